@@ -13,6 +13,15 @@ Rules every implementation follows:
   all. Events get increasing ``storage_id`` s.
 - Several processes and threads may write at once (a multiprocess run, a daemon, the CLI).
 - Reads never block writers for long; a reader can tail a run with ``after=storage_id``.
+- A finished run (``SUCCESS``, ``FAILURE``, ``CANCELED``) is not moved by a later
+  lifecycle event (the event is still logged); ``update_run`` may set any status.
+- Asset index semantics: a ``STEP_FAILURE`` whose data lists ``asset_keys`` (and optionally
+  ``partitions``, else the event's partition) marks those (asset, partition) pairs FAILED,
+  unless the failing run itself materialized that pair; a later materialization makes it
+  MATERIALIZED again. A partition planned (``ASSET_MATERIALIZATION_PLANNED``) by a run that
+  is still going is MATERIALIZING; planned by a run that failed or was canceled, FAILED.
+- Bad input (an event without the asset key or check name its type needs, data that is not
+  JSON) raises :class:`~orchestrator.errors.StorageError` and stores nothing of the batch.
 """
 
 from __future__ import annotations
@@ -94,9 +103,15 @@ class RunStorage(ABC):
     # -- events ------------------------------------------------------------------------
     @abstractmethod
     def store_events(self, events: Sequence[Event]) -> None:
-        """Append events atomically, setting each event's ``storage_id``."""
+        """Append events atomically, setting each event's ``storage_id``.
+
+        The same transaction moves runs per ``events.STATUS_FOR_EVENT`` (setting
+        ``started_at`` on ``RUN_START`` and ``ended_at`` on a final status, from the event's
+        timestamp) and updates the asset index. Events of several runs may share a batch.
+        """
 
     def store_event(self, event: Event) -> None:
+        """Append one event (see :meth:`store_events`)."""
         self.store_events([event])
 
     @abstractmethod
@@ -110,10 +125,23 @@ class RunStorage(ABC):
     ) -> list[Event]:
         """A run's events in order, optionally after a storage id and of some types."""
 
+    @abstractmethod
+    def get_all_events(
+        self,
+        *,
+        after: int | None = None,
+        event_types: Iterable[EventType] | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events of every run in storage-id order (for daemons tailing the whole log)."""
+
     # -- assets ------------------------------------------------------------------------
     @abstractmethod
     def get_asset_records(self, keys: Iterable[AssetKey] | None = None) -> list[AssetRecord]:
-        """Records of the given assets (or all materialized ones), sorted by key."""
+        """Records of the given assets (or all materialized ones), sorted by key.
+
+        Keys the store has never seen materialized are left out.
+        """
 
     @abstractmethod
     def get_materializations(
@@ -133,7 +161,14 @@ class RunStorage(ABC):
 
     @abstractmethod
     def get_partition_status(self, key: AssetKey) -> dict[str, str]:
-        """Partition key → PartitionStatus for every partition the store has seen."""
+        """Partition key → PartitionStatus for every partition the store has seen.
+
+        The unpartitioned state of an asset is not included (see :meth:`get_asset_status`).
+        """
+
+    @abstractmethod
+    def get_asset_status(self, key: AssetKey, partition: str | None = None) -> str:
+        """The PartitionStatus of an unpartitioned asset, or of one partition of it."""
 
     @abstractmethod
     def get_latest_check_evaluations(self, key: AssetKey) -> list[CheckRecord]:
@@ -146,7 +181,11 @@ class RunStorage(ABC):
 
     @abstractmethod
     def kv_set(self, namespace: str, key: str, value: Any) -> None:
-        """Store a JSON value under (namespace, key)."""
+        """Store a JSON value under (namespace, key), replacing any previous one."""
+
+    @abstractmethod
+    def kv_delete(self, namespace: str, key: str) -> None:
+        """Remove the value under (namespace, key), if any."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
