@@ -1,0 +1,41 @@
+"""dbt projects as assets.
+
+Load a dbt project's manifest quickly (no dbt import needed) and map its nodes to assets::
+
+    from orchestrator_dbt import DbtProject, DbtTranslator
+
+    project = DbtProject("analytics")          # finds target/manifest.json, or runs `dbt parse`
+    manifest = project.load_manifest()         # compact index, cached by the manifest's hash
+    translator = DbtTranslator()
+    for node in manifest:                      # models, seeds, snapshots
+        print(translator.get_asset_key(node), [t.test_name for t in manifest.tests_for(node)])
+"""
+
+from __future__ import annotations
+
+from .errors import DbtManifestError, DbtProjectError
+from .manifest import (
+    DbtColumn,
+    DbtGroup,
+    DbtManifest,
+    DbtNode,
+    DbtTest,
+    default_cache_dir,
+    load_manifest,
+)
+from .project import DbtProject
+from .translator import DbtTranslator
+
+__all__ = [
+    "DbtColumn",
+    "DbtGroup",
+    "DbtManifest",
+    "DbtManifestError",
+    "DbtNode",
+    "DbtProject",
+    "DbtProjectError",
+    "DbtTest",
+    "DbtTranslator",
+    "default_cache_dir",
+    "load_manifest",
+]

@@ -1,0 +1,1 @@
+select customer_id, sum(amount) as total from {{ ref('payments') }} group by customer_id
