@@ -1,0 +1,100 @@
+"""The lifecycle dispatcher: error isolation, strict mode, ordering, the enabled flags."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from orchestrator.errors import PluginError
+from orchestrator.events import RunRecord, RunStatus
+from orchestrator.plugins import LifecycleDispatcher, hookimpl, lifecycle, plugin_registered
+
+RUN = RunRecord(run_id="r1", job_name="job")
+
+
+def test_lifecycle_hook_error_is_logged_and_does_not_stop_others(caplog) -> None:
+    calls = []
+
+    class Broken:
+        @hookimpl
+        def on_run_end(self, run, instance, status, error):
+            raise RuntimeError("alerting service down")
+
+    class Works:
+        @hookimpl
+        def on_run_end(self, run, instance, status, error):
+            calls.append((run.run_id, status))
+
+    dispatcher = LifecycleDispatcher()
+    with plugin_registered(Works(), name="works"), plugin_registered(Broken(), name="broken"):
+        with caplog.at_level(logging.DEBUG, logger="orchestrator.plugins"):
+            dispatcher.run_finished(RUN, None, RunStatus.FAILURE, None)
+            dispatcher.run_finished(RUN, None, RunStatus.SUCCESS, None)
+    assert calls == [("r1", RunStatus.FAILURE), ("r1", RunStatus.SUCCESS)]
+    assert dispatcher.errors[("broken", "on_run_end")] == 2
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1  # the traceback is logged once; repeats go to DEBUG
+    assert "plugin 'broken' raised in on_run_end" in errors[0].getMessage()
+    assert "alerting service down" in errors[0].getMessage()
+    assert errors[0].exc_info is not None
+    assert any("again (2 times)" in r.getMessage() for r in caplog.records)
+
+
+def test_lifecycle_hook_error_raises_in_strict_mode(monkeypatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_PLUGINS_STRICT", "1")
+
+    class Broken:
+        ORCHESTRATOR_PLUGIN_API = 1
+
+        @hookimpl
+        def on_step_start(self, run, step_key, asset_keys):
+            raise KeyError("nope")
+
+    with plugin_registered(Broken(), name="broken"):
+        with pytest.raises(PluginError, match="plugin 'broken' raised in on_step_start"):
+            lifecycle.step_started(RUN, "s", [])
+
+
+def test_enabled_flags_follow_the_plugins() -> None:
+    dispatcher = LifecycleDispatcher()
+    assert not dispatcher.enabled
+    assert not dispatcher.wants_events
+
+    class StepsOnly:
+        @hookimpl
+        def on_step_end(self, run, step_key, asset_keys, status, error):
+            pass
+
+    with plugin_registered(StepsOnly(), name="steps"):
+        assert dispatcher.enabled
+        assert not dispatcher.wants_events
+    assert not dispatcher.enabled
+
+
+def test_lifecycle_order_follows_pluggy(monkeypatch) -> None:
+    order = []
+
+    def make(tag, **opts):
+        class P:
+            @hookimpl(**opts)
+            def on_run_start(self, run, instance):
+                order.append(tag)
+
+        return P()
+
+    with (
+        plugin_registered(make("first-loaded"), name="a"),
+        plugin_registered(make("last", trylast=True), name="b"),
+        plugin_registered(make("second-loaded"), name="c"),
+        plugin_registered(make("first", tryfirst=True), name="d"),
+    ):
+        lifecycle.run_started(RUN, None)
+    assert order == ["first", "second-loaded", "first-loaded", "last"]
+
+
+def test_calls_without_plugins_do_nothing() -> None:
+    dispatcher = LifecycleDispatcher()
+    dispatcher.run_started(RUN, None)
+    dispatcher.event_stored(object())
+    assert not dispatcher.errors
