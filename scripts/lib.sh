@@ -4,6 +4,7 @@
 
 ORCH_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ORCH_REPO_ROOT
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # Load the shared settings (image tags, pinned versions) without overriding values already
 # exported by the caller, so e.g. ORCH_TEST_PYTHON_IMAGE=... ./scripts/test still works.

@@ -1,0 +1,31 @@
+"""Root conftest: shared fixtures for the whole suite (kept light: no heavy imports here).
+
+Markers ``slow`` and ``system`` are registered in pyproject.toml (``--strict-markers``).
+Fixtures, defined in ``tests/helpers/fixtures.py``:
+
+- ``docker_available`` / ``docker_client`` (session): a Docker engine that answers;
+- ``test_images`` (session): tags of the local test images (built if missing);
+- ``dagster_python`` (session): path to ``.venvs/dagster/bin/python`` (created if missing);
+- ``tmp_home``: a temporary ``$ORCHESTRATOR_HOME`` for one test.
+
+Under ``CI=true`` missing infrastructure fails these fixtures instead of skipping.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:  # make ``import helpers`` work under any --import-mode
+    sys.path.insert(0, _TESTS)
+
+from helpers.fixtures import (  # noqa: E402  (re-exported as fixtures for every test)
+    dagster_python,
+    docker_available,
+    docker_client,
+    test_images,
+    tmp_home,
+)
+
+__all__ = ["dagster_python", "docker_available", "docker_client", "test_images", "tmp_home"]
