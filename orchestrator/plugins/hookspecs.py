@@ -180,13 +180,16 @@ def register_io_managers(register: Any) -> None:
         def __init__(self, base_dir="."):
             self.base_dir = pathlib.Path(base_dir)
 
+        def _path(self, context):
+            path = self.base_dir.joinpath(*context.asset_key.path).with_suffix(".json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return path
+
         def handle_output(self, context, obj):
-            path = self.base_dir / f"{context.asset_key.to_user_string()}.json"
-            path.write_text(json.dumps(obj))
+            self._path(context).write_text(json.dumps(obj))
 
         def load_input(self, context):
-            path = self.base_dir / f"{context.asset_key.to_user_string()}.json"
-            return json.loads(path.read_text())
+            return json.loads(self._path(context).read_text())
 
     @hookimpl
     def register_io_managers(register):
