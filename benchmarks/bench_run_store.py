@@ -92,6 +92,34 @@ def bench_read(store: SqliteRunStorage, n: int) -> float:
     return n / elapsed
 
 
+def _writer(path: str, writer: int, total: int, batch: int) -> None:
+    store = SqliteRunStorage(path)
+    run_id = f"proc-{writer}"
+    for start in range(0, total, batch):
+        store.store_events(_log_events(run_id, min(batch, total - start)))
+    store.close()
+
+
+def bench_processes(path: str, procs: int, total: int, batch: int) -> float:
+    """Aggregate events/s with ``procs`` processes writing to one file at once."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_writer, args=(path, w, total, batch)) for w in range(procs)]
+    start = time.perf_counter()
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join()
+    elapsed = time.perf_counter() - start
+    if any(p.exitcode != 0 for p in workers):
+        raise SystemExit("a writer process failed")
+    with SqliteRunStorage(path) as store:
+        stored = sum(len(store.get_events(f"proc-{w}")) for w in range(procs))
+    assert stored == procs * total, (stored, procs * total)
+    return procs * total / elapsed
+
+
 def run(label: str, store: SqliteRunStorage, total: int) -> dict[str, float]:
     results: dict[str, float] = {}
     for batch in (1, 10, 1000):
@@ -120,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         with SqliteRunStorage(Path(tmp) / "runs.db") as store:
             file_results = run(f"file {store.path} (WAL, synchronous=NORMAL)", store, args.events)
+        for batch in (10, 100):
+            eps = bench_processes(str(Path(tmp) / f"procs{batch}.db"), 4, 10_000, batch)
+            print(f"  4 processes writing one file at once, batches of {batch:>3}: "
+                  f"{eps:>10,.0f} ev/s in total (incl. process start-up)")
     with SqliteRunStorage(":memory:") as store:
         run(":memory:", store, args.events)
     ok = file_results["batch1000"] > 30_000 and file_results["step_median_ms"] < 1.5

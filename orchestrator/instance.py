@@ -304,6 +304,15 @@ class Instance:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to another process (multiprocess executor with spawn): reopen by home.
+        if self._temporary:
+            raise StorageError(
+                "an ephemeral instance lives in this process only and cannot be sent to "
+                "another one; use Instance.from_home(<dir>) for multi-process runs"
+            )
+        return (Instance.from_home, (str(self._home),))
+
     def __repr__(self) -> str:
         kind = "ephemeral " if self._temporary else ""
         return f"<{kind}Instance home={str(self._home)!r}>"

@@ -50,9 +50,9 @@ from ..events import STATUS_FOR_EVENT, Event, EventType, RunRecord, RunStatus
 from .base import AssetRecord, CheckRecord, PartitionStatus, RunStorage
 
 __all__ = [
-    "InMemoryRunStorage",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "InMemoryRunStorage",
     "SqliteRunStorage",
     "asset_key_from_db",
     "asset_key_to_db",
@@ -243,8 +243,23 @@ _UPSERT_CHECK = (
     "last_evaluation_id = excluded.last_evaluation_id, last_run_id = excluded.last_run_id"
 )
 
+_UPDATE_STATUS_FROM_EVENT = (
+    "UPDATE runs SET status = ?, "
+    "started_at = CASE WHEN ? THEN COALESCE(started_at, ?) ELSE started_at END, "
+    "ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?) ELSE ended_at END "
+    "WHERE run_id = ? AND status NOT IN ('SUCCESS', 'FAILURE', 'CANCELED')"
+)
+
 # Connections abandoned in forked children; kept referenced so they are never closed there.
 _PARKED_CONNECTIONS: list[sqlite3.Connection] = []
+
+
+def _clean_text(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD (SQLite stores UTF-8 only)."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -560,6 +575,11 @@ class SqliteRunStorage(RunStorage):
 
     def _raise(self, exc: BaseException) -> NoReturn:
         """Re-raise ``exc``, turning SQLite errors into StorageError."""
+        if isinstance(exc, UnicodeEncodeError):
+            raise StorageError(
+                f"{self._describe()}: text with characters that are not valid UTF-8 "
+                f"({exc}); decode bytes with errors='replace' before storing them"
+            ) from exc
         if not isinstance(exc, sqlite3.Error):
             raise exc
         if _is_locked(exc):
@@ -571,8 +591,14 @@ class SqliteRunStorage(RunStorage):
 
     def close(self) -> None:
         """Close this process's connection. The store cannot be used afterwards."""
+        if os.getpid() != self._pid:  # inherited by fork: leave the parent's handle alone
+            if self._conn is not None:
+                _PARKED_CONNECTIONS.append(self._conn)
+            self._conn = None
+            self._closed = True
+            return
         with self._lock:
-            if self._conn is not None and os.getpid() == self._pid:
+            if self._conn is not None:
                 self._conn.close()
             self._conn = None
             self._closed = True
@@ -761,6 +787,8 @@ class SqliteRunStorage(RunStorage):
 
     # -- events ------------------------------------------------------------------------------
     def store_events(self, events: Sequence[Event]) -> None:
+        if not isinstance(events, (list, tuple)):
+            events = list(events)
         if not events:
             return
         rows = self._event_rows(events)
@@ -772,7 +800,15 @@ class SqliteRunStorage(RunStorage):
             self._apply_index(conn, events, first, None)
             return first
 
-        first = self._write(txn)
+        try:
+            first = self._write(txn)
+        except StorageError as exc:
+            if not isinstance(exc.__cause__, UnicodeEncodeError):
+                raise
+            # Text with lone surrogates (undecodable bytes of a subprocess's output): keep
+            # the event, with those characters replaced, rather than lose a log line.
+            rows = [tuple(_clean_text(v) if isinstance(v, str) else v for v in r) for r in rows]
+            first = self._write(txn)
         for offset, event in enumerate(events):
             event.storage_id = first + offset
 
@@ -894,10 +930,7 @@ class SqliteRunStorage(RunStorage):
         # A finished run stays finished: a late lifecycle event is logged but does not
         # move it (update_run can still set any status explicitly).
         return (
-            "UPDATE runs SET status = ?, "
-            "started_at = CASE WHEN ? THEN COALESCE(started_at, ?) ELSE started_at END, "
-            "ended_at = CASE WHEN ? THEN COALESCE(ended_at, ?) ELSE ended_at END "
-            "WHERE run_id = ? AND status NOT IN ('SUCCESS', 'FAILURE', 'CANCELED')",
+            _UPDATE_STATUS_FROM_EVENT,
             (
                 status.value,
                 status is RunStatus.STARTED,

@@ -178,3 +178,14 @@ def test_importing_the_instance_module_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert out.stdout.strip() == "[]"
+
+
+def test_instance_pickles_by_home_ephemeral_refuses(tmp_path):
+    import pickle
+
+    with Instance.from_home(tmp_path / "home") as inst:
+        inst.run_storage.add_run(RunRecord(run_id="r", job_name="j"))
+        with pickle.loads(pickle.dumps(inst)) as copy:
+            assert copy.home == inst.home and copy.get_run("r").job_name == "j"
+    with Instance.ephemeral() as eph, pytest.raises(StorageError, match="ephemeral instance"):
+        pickle.dumps(eph)

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "concepts" / "run-store.md"
-_BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
+_BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
 
 
 def _blocks():

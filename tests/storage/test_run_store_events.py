@@ -164,3 +164,17 @@ def test_store_event_single(store):
     store.store_event(e)
     assert e.storage_id is not None
     assert store.get_events("r")[0].message == "one"
+
+
+def test_undecodable_text_is_kept_with_replacement_characters(store):
+    raw = b"bad \xff byte".decode("utf-8", "surrogateescape")  # how subprocess text arrives
+    events = [Event(EventType.LOG, "r", message=raw), Event(EventType.LOG, "r", message="fine")]
+    store.store_events(events)
+    got = store.get_events("r")
+    assert [e.message for e in got] == ["bad \ufffd byte", "fine"]
+    assert [e.storage_id for e in events] == [e.storage_id for e in got]
+
+
+def test_a_generator_of_events_is_accepted(store):
+    store.store_events(Event(EventType.LOG, "r", message=str(i)) for i in range(3))
+    assert [e.message for e in store.get_events("r")] == ["0", "1", "2"]

@@ -52,7 +52,7 @@ def test_get_runs_newest_first_and_filters(store):
     store.update_run("b", status=RunStatus.SUCCESS)
     store.update_run("c", status=RunStatus.FAILURE)
 
-    ids = lambda runs: [r.run_id for r in runs]  # noqa: E731
+    ids = lambda runs: [r.run_id for r in runs]
     assert ids(store.get_runs()) == ["c", "b", "a"]
     assert ids(store.get_runs(limit=2)) == ["c", "b"]
     assert ids(store.get_runs(job_name="j1")) == ["c", "a"]
