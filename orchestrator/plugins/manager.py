@@ -462,6 +462,11 @@ def _add(
                 f"(by {state.infos[name].module if name in state.infos else 'pluggy'}). "
                 f"Fix: give the new plugin another name."
             )
+        if state.pm.is_registered(obj):
+            raise PluginError(
+                f"{obj!r} is already registered as plugin {state.pm.get_name(obj)!r}. "
+                f"Fix: unregister it first, or register another object."
+            )
         versions, hooks = _validate(state, obj, name)
         try:
             state.pm.register(obj, name=name)
