@@ -45,7 +45,7 @@ step() {
     start="$(_orch_now)"
     log "==> $what"
     set +e
-    "$@"
+    ( set -e; "$@" )  # a subshell, so that errors inside shell functions stop the step
     rc=$?
     set -e
     if [[ $rc -ne 0 ]]; then
@@ -82,7 +82,9 @@ apt_install() {
         die "need Debian packages ${missing[*]} but apt-get is not available" \
             "install ${missing[*]} with your system's package manager"
     export DEBIAN_FRONTEND=noninteractive
-    if [[ -z "${ORCH_APT_UPDATED:-}" ]]; then
+    # Update the package lists once: skip when this run (or one in the last hour) already did.
+    if [[ -z "${ORCH_APT_UPDATED:-}" ]] &&
+        [[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Release' -mmin -60 2>/dev/null | head -1)" ]]; then
         log "apt-get update (once)"
         _orch_need_root apt-get update -qq >/dev/null ||
             die "apt-get update failed" "check that Debian's package registry is reachable"

@@ -285,3 +285,48 @@ def test_setup_scripts_are_noops_the_second_time(docker_available):
         assert proc.returncode == 0, f"{name}: {proc.stderr}"
         assert needle in proc.stderr, f"{name} did work on a second run:\n{proc.stderr}"
         assert "apt-get" not in proc.stderr and "built " not in proc.stderr
+
+
+# ---- fixtures skip outside CI but fail under CI ---------------------------------------------
+
+_FIXTURE_PROBE = """
+def test_needs_docker(docker_available):
+    pass
+
+def test_needs_dagster(dagster_python):
+    pass
+"""
+
+
+def _run_probe(tmp_path: Path, ci: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "test_probe.py").write_text(_FIXTURE_PROBE)
+    env = {
+        **os.environ,
+        "CI": ci,
+        "PYTHONPATH": str(infra.REPO_ROOT / "tests"),
+        "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock",  # no engine answers here
+        "ORCH_DAGSTER_VENV": str(tmp_path / "no-venv"),
+        "ORCH_VENV_BASE_PYTHON": str(tmp_path / "no-python"),  # so the venv cannot be created
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider", "-p", "helpers.fixtures",
+         "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def test_missing_infrastructure_is_a_skip_outside_ci(tmp_path):
+    proc = _run_probe(tmp_path, ci="")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 skipped" in proc.stdout
+    assert "Run scripts/ensure-docker.sh" in proc.stdout
+    assert "Run scripts/ensure-dagster-venv.sh" in proc.stdout
+
+
+def test_missing_infrastructure_is_a_failure_under_ci(tmp_path):
+    proc = _run_probe(tmp_path, ci="true")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "2 errors" in proc.stdout or "2 error" in proc.stdout, proc.stdout
+    assert "CI=true, so this is a failure, not a skip" in proc.stdout
+    assert "skipped" not in proc.stdout
