@@ -336,13 +336,14 @@ def load_manifest(
         try:
             with open(cache_file, "rb") as f:
                 header = pickle.load(f)
-                if (
+                if not (
                     type(header) is tuple
                     and len(header) == 5
                     and header[0] == _CACHE_FORMAT
                     and header[1] == str(mpath)
-                    and header[2] == (st.st_size, st.st_mtime_ns)
                 ):
+                    header = None  # a foreign or outdated cache file
+                elif header[2] == (st.st_size, st.st_mtime_ns):
                     return _from_payload(mpath, header[3], pickle.load(f), "cache")
         except FileNotFoundError:
             header = None
@@ -355,8 +356,8 @@ def load_manifest(
         raise DbtManifestError(f"cannot read dbt manifest {mpath}: {exc}", path=str(mpath)) from exc
     sha = hashlib.blake2b(data, digest_size=20).hexdigest()
 
-    if cache_file is not None and header is not None and len(header) == 5:
-        if header[0] == _CACHE_FORMAT and header[3] == sha:
+    if cache_file is not None and header is not None:
+        if header[3] == sha:
             # Same content, new mtime (a `dbt parse` that changed nothing, a copy, a checkout).
             try:
                 with open(cache_file, "rb") as f:

@@ -137,7 +137,8 @@ class DbtProject:
             if info is not None and getattr(info, "level", "") == "error" and info.msg:
                 errors.append(str(info.msg))
 
-        args = ["parse", *self.dbt_args(), "--quiet", "--no-use-colors"]
+        # dbt's messages reach us through the callback; keep its console output quiet.
+        args = ["parse", *self.dbt_args(), "--log-level", "none", "--no-use-colors"]
         target_dir = self.manifest_path.parent
         if self._explicit_manifest or target_dir != self.project_dir / self.target_path:
             args += ["--target-path", str(target_dir)]
@@ -149,7 +150,7 @@ class DbtProject:
         if result is None or not result.success:
             if result is not None and result.exception is not None:
                 text = str(result.exception).strip()
-                if text and text not in errors:
+                if text and not any(text in e for e in errors):
                     errors.append(text)
             detail = "\n".join(f"  {line}" for e in errors for line in e.splitlines()) or (
                 "  (dbt gave no message; run `dbt parse` in the project to see its output)"

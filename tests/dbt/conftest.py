@@ -148,3 +148,13 @@ def write_json(tmp_path: Path):
         return write_manifest(tmp_path / name, doc)
 
     return _write
+
+
+@pytest.fixture
+def copy_test_project(tmp_path: Path):
+    """Copy a test project into tmp_path (no build output): ``copy_test_project("passing")``."""
+
+    def _copy(name: str) -> Path:
+        return copy_project(name, tmp_path)
+
+    return _copy
