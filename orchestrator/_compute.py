@@ -1,0 +1,155 @@
+"""How a compute function's parameters are read: context, config, resources, inputs.
+
+Shared by ``@op``, ``@asset``, ``@multi_asset`` and ``@asset_check``, so the same rules
+hold everywhere:
+
+- the first parameter is the context when it is named ``context`` (or ``ctx``,
+  ``_context``, ``_``) or annotated with an execution context class;
+- a parameter annotated with a ``Config`` subclass receives the config;
+- a parameter annotated with a ``ConfigurableResource`` subclass, or ``ResourceParam[T]``,
+  receives the resource of the same name;
+- every other parameter is an input.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable
+
+from .errors import DefinitionError
+
+__all__ = ["ComputeSignature", "ResourceParam", "analyze", "is_config_class",
+           "is_resource_class"]
+
+_CONTEXT_NAMES = frozenset({"context", "ctx", "_context", "_"})
+_RESOURCE_MARKER = "__orchestrator_resource_param__"
+_NO_DEFAULT = inspect.Parameter.empty
+
+T = typing.TypeVar("T")
+
+
+class _ResourceParamFactory:
+    """``ResourceParam[MyClient]`` marks a parameter as a resource of any Python type."""
+
+    def __getitem__(self, item: Any) -> Any:
+        return Annotated[item, _RESOURCE_MARKER]
+
+
+ResourceParam = _ResourceParamFactory()
+
+
+def _mro_names(annotation: Any) -> set[tuple[str, str]]:
+    if not isinstance(annotation, type):
+        return set()
+    try:
+        return {(c.__module__, c.__name__) for c in annotation.__mro__}
+    except Exception:  # pragma: no cover - exotic metaclasses
+        return set()
+
+
+def is_config_class(annotation: Any) -> bool:
+    """True for subclasses of ``orchestrator.Config`` that are not resources (no import)."""
+    names = _mro_names(annotation)
+    return ("orchestrator.config", "Config") in names and not is_resource_class(annotation)
+
+
+def is_resource_class(annotation: Any) -> bool:
+    return any(n == "ConfigurableResource" and m.startswith("orchestrator")
+               for m, n in _mro_names(annotation))
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    return any(n.endswith("ExecutionContext") and m.startswith("orchestrator")
+               for m, n in _mro_names(annotation))
+
+
+@dataclass
+class ComputeSignature:
+    fn_name: str
+    context_param: str | None = None
+    config_param: str | None = None
+    config_schema: Any = None
+    resource_params: dict[str, str] = field(default_factory=dict)
+    input_params: list[str] = field(default_factory=list)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    return_annotation: Any = _NO_DEFAULT
+    is_generator: bool = False
+    has_kwargs: bool = False
+
+
+def _resolve_annotations(fn: Callable[..., Any]) -> dict[str, Any]:
+    raw = getattr(fn, "__annotations__", None) or {}
+    if not any(isinstance(v, str) for v in raw.values()):
+        return dict(raw)
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:
+        # Unresolvable forward references: keep what resolved, skip the rest (no check).
+        out: dict[str, Any] = {}
+        globalns = getattr(fn, "__globals__", {})
+        for k, v in raw.items():
+            if isinstance(v, str):
+                try:
+                    out[k] = eval(v, globalns)  # noqa: S307 - annotations are user code
+                except Exception:
+                    continue
+            else:
+                out[k] = v
+        return out
+
+
+def analyze(fn: Callable[..., Any], *, kind: str, name: str) -> ComputeSignature:
+    """Read ``fn``'s parameters. ``kind`` and ``name`` ("asset", "orders") go in errors."""
+    if not callable(fn):
+        raise DefinitionError(f"@{kind} must decorate a function, got {fn!r}")
+    code = getattr(fn, "__code__", None)
+    sig = ComputeSignature(fn_name=getattr(fn, "__name__", name))
+    annotations = _resolve_annotations(fn)
+    if code is not None:
+        params = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+        defaults = fn.__defaults__ or ()
+        pos = code.co_varnames[: code.co_argcount]
+        for pname, value in zip(pos[len(pos) - len(defaults):], defaults):
+            sig.defaults[pname] = value
+        sig.defaults.update(fn.__kwdefaults__ or {})
+        sig.has_kwargs = bool(code.co_flags & inspect.CO_VARKEYWORDS)
+        sig.is_generator = bool(code.co_flags & (inspect.CO_GENERATOR))
+        if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+            sig.is_generator = False
+    else:  # a callable object
+        s = inspect.signature(fn)
+        params = [p.name for p in s.parameters.values()
+                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        sig.defaults = {p.name: p.default for p in s.parameters.values()
+                        if p.default is not p.empty}
+    sig.return_annotation = annotations.get("return", _NO_DEFAULT)
+    for i, pname in enumerate(params):
+        ann = annotations.get(pname, _NO_DEFAULT)
+        if i == 0 and (pname in _CONTEXT_NAMES or _is_context_annotation(ann)):
+            sig.context_param = pname
+            continue
+        if ann is not _NO_DEFAULT and is_config_class(ann):
+            if sig.config_param is not None:
+                raise DefinitionError(
+                    f"{kind} '{name}' has two config parameters ('{sig.config_param}' and "
+                    f"'{pname}'); declare one Config class and put all fields in it"
+                )
+            sig.config_param, sig.config_schema = pname, ann
+            continue
+        if ann is not _NO_DEFAULT and (
+            is_resource_class(ann)
+            or (typing.get_origin(ann) is Annotated and _RESOURCE_MARKER in ann.__metadata__)
+        ):
+            sig.resource_params[pname] = pname
+            continue
+        if pname in _CONTEXT_NAMES and i > 0:
+            raise DefinitionError(
+                f"{kind} '{name}': the context parameter '{pname}' must come first"
+            )
+        sig.input_params.append(pname)
+        if ann is not _NO_DEFAULT:
+            sig.annotations[pname] = ann
+    return sig

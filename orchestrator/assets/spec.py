@@ -1,0 +1,214 @@
+"""Declarative pieces of asset definitions: AssetSpec, AssetIn, AssetOut, AssetDep,
+AssetCheckSpec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..asset_key import AssetKey, CoercibleToAssetKey
+from ..errors import DefinitionError
+
+__all__ = ["AssetCheckKey", "AssetCheckSpec", "AssetDep", "AssetIn", "AssetOut", "AssetSpec",
+           "coerce_dep"]
+
+
+def _prefixed(key: CoercibleToAssetKey | None, name: str | None,
+              key_prefix: str | Sequence[str] | None) -> AssetKey | None:
+    if key is not None:
+        k = AssetKey.from_coercible(key)
+    elif name is not None:
+        k = AssetKey([name])
+    else:
+        return None
+    if key_prefix:
+        k = k.with_prefix(key_prefix)
+    return k
+
+
+@dataclass(frozen=True)
+class AssetDep:
+    """A dependency on an upstream asset that is not loaded as an input (ordering and
+    lineage only): ``@asset(deps=[AssetDep("raw_orders")])`` or simply ``deps=["raw_orders"]``."""
+
+    asset: Any
+    partition_mapping: Any = None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        return _key_of(self.asset)
+
+
+def _key_of(value: Any) -> AssetKey:
+    if isinstance(value, AssetDep):
+        return value.asset_key
+    if isinstance(value, AssetSpec):
+        return value.key
+    keys = getattr(value, "keys", None)
+    if keys is not None and not isinstance(value, (Mapping, str)) and callable(
+            getattr(value, "to_source_keys", None)):
+        ks = list(value.keys)
+        if len(ks) != 1:
+            raise DefinitionError(
+                f"cannot depend on multi-asset '{value.node_def.name}' as a whole; name one of "
+                f"its keys: {[k.to_user_string() for k in ks]}"
+            )
+        return ks[0]
+    try:
+        return AssetKey.from_coercible(value)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(
+            f"a dependency must be an asset, an AssetSpec, an AssetKey or a 'a/b' string, "
+            f"got {value!r}"
+        ) from exc
+
+
+def coerce_dep(value: Any) -> AssetDep:
+    if isinstance(value, AssetDep):
+        return value
+    return AssetDep(_key_of(value))
+
+
+@dataclass(frozen=True, init=False, eq=False)
+class AssetSpec:
+    """Everything about an asset except how it is computed.
+
+    Used in ``@multi_asset(specs=[...])``, and on its own in ``Definitions(assets=[...])`` to
+    declare an external (source) asset that something outside the orchestrator produces::
+
+        raw_events = AssetSpec("raw_events", description="Written by the collector",
+                               group_name="ingest")
+    """
+
+    key: AssetKey
+    deps: tuple[AssetDep, ...] = ()
+    description: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    group_name: str | None = None
+    code_version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+    kinds: frozenset[str] = frozenset()
+    skippable: bool = False
+    partitions_def: Any = None
+    io_manager_key: str | None = None
+
+    def __init__(self, key: CoercibleToAssetKey, *, deps: Iterable[Any] | None = None,
+                 description: str | None = None, metadata: Mapping[str, Any] | None = None,
+                 group_name: str | None = None, code_version: str | None = None,
+                 tags: Mapping[str, str] | None = None, owners: Sequence[str] | None = None,
+                 kinds: Iterable[str] | None = None, skippable: bool = False,
+                 partitions_def: Any = None, io_manager_key: str | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "key", AssetKey.from_coercible(key))
+        set_(self, "deps", tuple(coerce_dep(d) for d in (deps or ())))
+        set_(self, "description", description)
+        set_(self, "metadata", dict(metadata or {}))
+        if group_name is not None and not group_name.replace("_", "").replace("-", "").isalnum():
+            raise DefinitionError(
+                f"asset '{self.key.to_user_string()}': group_name {group_name!r} must use "
+                f"letters, digits, '_' and '-' only"
+            )
+        set_(self, "group_name", group_name)
+        set_(self, "code_version", code_version)
+        set_(self, "tags", dict(tags or {}))
+        set_(self, "owners", tuple(owners or ()))
+        set_(self, "kinds", frozenset(kinds or ()))
+        set_(self, "skippable", skippable)
+        set_(self, "partitions_def", partitions_def)
+        set_(self, "io_manager_key", io_manager_key)
+
+    def replace_attributes(self, **kwargs: Any) -> AssetSpec:
+        """A copy with some attributes changed (``spec.replace_attributes(group_name="x")``)."""
+        base = {
+            "deps": self.deps, "description": self.description, "metadata": self.metadata,
+            "group_name": self.group_name, "code_version": self.code_version,
+            "tags": self.tags, "owners": self.owners, "kinds": self.kinds,
+            "skippable": self.skippable, "partitions_def": self.partitions_def,
+            "io_manager_key": self.io_manager_key,
+        }
+        base.update(kwargs)
+        return AssetSpec(kwargs.get("key", self.key), **{k: v for k, v in base.items()
+                                                         if k != "key"})
+
+    def with_io_manager_key(self, io_manager_key: str) -> AssetSpec:
+        return self.replace_attributes(io_manager_key=io_manager_key)
+
+    @property
+    def dep_keys(self) -> list[AssetKey]:
+        return [d.asset_key for d in self.deps]
+
+
+@dataclass
+class AssetIn:
+    """How an asset input maps to an upstream asset: ``ins={"orders": AssetIn(key="raw/orders")}``."""
+
+    key: CoercibleToAssetKey | None = None
+    metadata: Mapping[str, Any] | None = None
+    key_prefix: str | Sequence[str] | None = None
+    dagster_type: Any = None
+    partition_mapping: Any = None
+
+    def resolve_key(self, param_name: str) -> AssetKey:
+        k = _prefixed(self.key, None if self.key is not None else param_name, self.key_prefix)
+        assert k is not None
+        return k
+
+
+@dataclass
+class AssetOut:
+    """One output of a ``@multi_asset(outs={...})``."""
+
+    key: CoercibleToAssetKey | None = None
+    key_prefix: str | Sequence[str] | None = None
+    dagster_type: Any = None
+    description: str | None = None
+    is_required: bool = True
+    io_manager_key: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    group_name: str | None = None
+    code_version: str | None = None
+    tags: Mapping[str, str] | None = None
+    owners: Sequence[str] | None = None
+    kinds: Iterable[str] | None = None
+
+    def to_spec(self, output_name: str, deps: Iterable[Any]) -> AssetSpec:
+        key = _prefixed(self.key, output_name, self.key_prefix)
+        assert key is not None
+        return AssetSpec(key, deps=deps, description=self.description, metadata=self.metadata,
+                         group_name=self.group_name, code_version=self.code_version,
+                         tags=self.tags, owners=self.owners, kinds=self.kinds,
+                         skippable=not self.is_required, io_manager_key=self.io_manager_key)
+
+
+@dataclass(frozen=True)
+class AssetCheckKey:
+    asset_key: AssetKey
+    name: str
+
+    def to_user_string(self) -> str:
+        return f"{self.asset_key.to_user_string()}:{self.name}"
+
+
+@dataclass(frozen=True)
+class AssetCheckSpec:
+    """A check declared on an asset: ``@asset(check_specs=[AssetCheckSpec("positive",
+    asset="orders", blocking=True)])`` — the asset's function reports its result."""
+
+    name: str
+    asset: Any
+    description: str | None = None
+    blocking: bool = False
+    metadata: Mapping[str, Any] | None = None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        return _key_of(self.asset)
+
+    @property
+    def key(self) -> AssetCheckKey:
+        return AssetCheckKey(self.asset_key, self.name)
+
+    def with_asset(self, asset_key: AssetKey) -> AssetCheckSpec:
+        return replace(self, asset=asset_key)

@@ -1,0 +1,191 @@
+"""IO managers decide how step outputs are stored and how inputs are loaded.
+
+::
+
+    class JsonIOManager(IOManager):
+        def __init__(self, root):
+            self.root = Path(root)
+
+        def handle_output(self, context: OutputContext, obj):
+            path = self.root / ("/".join(context.asset_key.path) + ".json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(obj))
+
+        def load_input(self, context: InputContext):
+            path = self.root / ("/".join(context.asset_key.path) + ".json")
+            return json.loads(path.read_text())
+
+    defs = Definitions(assets=[...], resources={"io_manager": JsonIOManager("/data")})
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..asset_key import AssetKey
+from ..errors import IOManagerError
+from ..resources import ResourceDefinition
+
+__all__ = ["IOManager", "IOManagerDefinition", "InputContext", "OutputContext", "io_manager"]
+
+
+class OutputContext:
+    """What an IO manager knows about an output it stores."""
+
+    def __init__(self, *, step_key: str, name: str, run_id: str, asset_key: AssetKey | None = None,
+                 partition_key: str | None = None, mapping_key: str | None = None,
+                 metadata: Mapping[str, Any] | None = None,
+                 definition_metadata: Mapping[str, Any] | None = None, dagster_type: Any = None,
+                 log: Any = None, resources: Any = None, op_def: Any = None,
+                 resource_config: Any = None) -> None:
+        self.step_key = step_key
+        self.name = name
+        self.run_id = run_id
+        self._asset_key = asset_key
+        self._partition_key = partition_key
+        self.mapping_key = mapping_key
+        self.metadata = dict(metadata or {})
+        self.definition_metadata = dict(definition_metadata or self.metadata)
+        self.dagster_type = dagster_type
+        self.log = log
+        self.resources = resources
+        self.op_def = op_def
+        self.resource_config = resource_config
+        self._user_metadata: dict[str, Any] = {}
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self._asset_key is not None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        if self._asset_key is None:
+            raise IOManagerError(
+                f"output '{self.name}' of step '{self.step_key}' is not an asset: it has no "
+                f"asset_key; check context.has_asset_key first"
+            )
+        return self._asset_key
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        if self._partition_key is None:
+            raise IOManagerError(f"output '{self.name}' of step '{self.step_key}' is not "
+                                 f"partitioned; check context.has_partition_key first")
+        return self._partition_key
+
+    @property
+    def asset_partition_key(self) -> str:
+        return self.partition_key
+
+    def get_identifier(self) -> list[str]:
+        """A unique path for this output of this run: [run_id, step_key, name(, mapping)]."""
+        ident = [self.run_id, self.step_key, self.name]
+        if self.mapping_key:
+            ident.append(self.mapping_key)
+        return ident
+
+    def get_asset_identifier(self) -> list[str]:
+        parts = self.asset_key.path
+        return parts + [self.partition_key] if self.has_partition_key else parts
+
+    def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Attach metadata (e.g. the path written) to the output's materialization."""
+        self._user_metadata.update(metadata)
+
+    def consume_user_metadata(self) -> dict[str, Any]:
+        md, self._user_metadata = self._user_metadata, {}
+        return md
+
+
+class InputContext:
+    """What an IO manager knows about an input it loads."""
+
+    def __init__(self, *, name: str, step_key: str, run_id: str,
+                 upstream_output: OutputContext | None, asset_key: AssetKey | None = None,
+                 partition_key: str | None = None, metadata: Mapping[str, Any] | None = None,
+                 dagster_type: Any = None, log: Any = None, resources: Any = None,
+                 resource_config: Any = None) -> None:
+        self.name = name
+        self.step_key = step_key
+        self.run_id = run_id
+        self.upstream_output = upstream_output
+        self._asset_key = asset_key
+        self._partition_key = partition_key
+        self.metadata = dict(metadata or {})
+        self.definition_metadata = self.metadata
+        self.dagster_type = dagster_type
+        self.log = log
+        self.resources = resources
+        self.resource_config = resource_config
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self._asset_key is not None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        if self._asset_key is None:
+            raise IOManagerError(f"input '{self.name}' of step '{self.step_key}' is not an "
+                                 f"asset; check context.has_asset_key first")
+        return self._asset_key
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        if self._partition_key is None:
+            raise IOManagerError(f"input '{self.name}' of step '{self.step_key}' is not "
+                                 f"partitioned; check context.has_partition_key first")
+        return self._partition_key
+
+    @property
+    def asset_partition_key(self) -> str:
+        return self.partition_key
+
+    def get_asset_identifier(self) -> list[str]:
+        parts = self.asset_key.path
+        return parts + [self.partition_key] if self.has_partition_key else parts
+
+
+class IOManager(ABC):
+    """Stores outputs and loads inputs. Subclass and implement both methods."""
+
+    @abstractmethod
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        """Store ``obj``, the value of the output described by ``context``."""
+
+    @abstractmethod
+    def load_input(self, context: InputContext) -> Any:
+        """Load the value of the input described by ``context``
+        (``context.upstream_output`` says which output stored it)."""
+
+
+class IOManagerDefinition(ResourceDefinition):
+    """A resource whose value is an IOManager (made by ``@io_manager``)."""
+
+
+def io_manager(fn: Callable[..., Any] | None = None, *, config_schema: Any = None,
+               description: str | None = None,
+               required_resource_keys: Any = None) -> Any:
+    """Declare an IO manager from a function that takes an init context and returns an
+    ``IOManager`` (Dagster's shape)::
+
+        @io_manager(config_schema={"root": str})
+        def json_io_manager(init_context):
+            return JsonIOManager(init_context.resource_config["root"])
+    """
+
+    def deco(f: Callable[..., Any]) -> Any:
+        return IOManagerDefinition(f, config_schema=config_schema,
+                                   description=description or f.__doc__,
+                                   required_resource_keys=required_resource_keys or ())
+
+    return deco(fn) if fn is not None else deco
