@@ -262,6 +262,10 @@ def _clean_text(text: str) -> str:
         return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+def _not_a_dict(value: Any) -> NoReturn:
+    raise TypeError(f"event data must be a dict, got {type(value).__name__}")
+
+
 def _is_locked(exc: BaseException) -> bool:
     if not isinstance(exc, sqlite3.OperationalError):
         return False
@@ -619,6 +623,16 @@ class SqliteRunStorage(RunStorage):
     def add_run(self, run: RunRecord) -> None:
         if not isinstance(run, RunRecord):
             raise StorageError(f"add_run expects a RunRecord, got {type(run).__name__}")
+        if not isinstance(run.run_id, str) or not run.run_id:
+            raise StorageError(
+                f"add_run: run_id {run.run_id!r} is not a non-empty string; use e.g. "
+                "str(uuid.uuid4())"
+            )
+        if not isinstance(run.job_name, str) or not run.job_name:
+            raise StorageError(
+                f"add_run: run {run.run_id!r} has job_name {run.job_name!r}; give the name "
+                "of the job (or '__asset_job' for asset runs) as a non-empty string"
+            )
         tags = dict(run.tags or {})
         for k, v in tags.items():
             if not isinstance(k, str) or not isinstance(v, str):
@@ -803,6 +817,9 @@ class SqliteRunStorage(RunStorage):
         try:
             first = self._write(txn)
         except StorageError as exc:
+            if isinstance(exc.__cause__, (sqlite3.IntegrityError, sqlite3.InterfaceError,
+                                          sqlite3.ProgrammingError)):
+                self._check_events(events)  # raises a precise error if it finds the culprit
             if not isinstance(exc.__cause__, UnicodeEncodeError):
                 raise
             # Text with lone surrogates (undecodable bytes of a subprocess's output): keep
@@ -824,20 +841,53 @@ class SqliteRunStorage(RunStorage):
                     asset_key_to_db(e.asset_key) if e.asset_key is not None else None,
                     e.partition,
                     e.message,
-                    _encode_json(e.data) if e.data else None,
+                    (_encode_json(e.data) if e.data else None)
+                    if isinstance(e.data, dict)
+                    else _not_a_dict(e.data),
                 )
                 for e in events
             ]
         except Exception:
             pass
-        # Slow path: find the culprit and say what is wrong with it.
+        self._check_events(events)
+        raise StorageError(
+            f"store_events: a batch of {len(events)} events could not be encoded; nothing "
+            "was stored. Check that every event's fields have the types Event declares."
+        )
+
+    @staticmethod
+    def _check_events(events: Sequence[Event]) -> None:
+        """Slow path after a failure: find the bad event and say what is wrong with it."""
         for i, e in enumerate(events):
             if not isinstance(e, Event):
                 raise StorageError(
                     f"store_events: item #{i} is a {type(e).__name__}, not an Event; "
                     "nothing of this batch was stored"
                 )
-            where = f"event #{i} ({getattr(e.event_type, 'value', e.event_type)} of run {e.run_id!r})"
+            kind = getattr(e.event_type, "value", e.event_type)
+            where = f"event #{i} ({kind} of run {e.run_id!r})"
+            if not isinstance(e.run_id, str) or not e.run_id:
+                raise StorageError(
+                    f"store_events: {where} has run_id {e.run_id!r}; every event needs the "
+                    "id (a non-empty string) of the run it belongs to. Nothing of this batch "
+                    "was stored."
+                )
+            for field_name, ok in (
+                ("message", isinstance(e.message, str)),
+                ("step_key", e.step_key is None or isinstance(e.step_key, str)),
+                ("partition", e.partition is None or isinstance(e.partition, str)),
+                ("level", isinstance(e.level, int)),
+                ("timestamp", isinstance(e.timestamp, (int, float))
+                 and not isinstance(e.timestamp, bool)),
+                ("data", isinstance(e.data, dict)),
+            ):
+                if not ok:
+                    value = getattr(e, field_name)
+                    raise StorageError(
+                        f"store_events: {where} has {field_name} {value!r} "
+                        f"({type(value).__name__}); see orchestrator.events.Event for the "
+                        "types. Nothing of this batch was stored."
+                    )
             if not isinstance(e.event_type, EventType):
                 raise StorageError(
                     f"store_events: {where} has event_type {e.event_type!r}; use an "
@@ -856,10 +906,6 @@ class SqliteRunStorage(RunStorage):
                     "convert values to str, numbers, lists or dicts. Nothing of this batch "
                     "was stored."
                 ) from exc
-        raise StorageError(
-            f"store_events: a batch of {len(events)} events could not be encoded; nothing "
-            "was stored. Check that every event's fields have the types Event declares."
-        )
 
     def _apply_index(
         self,

@@ -134,6 +134,11 @@ def test_event_data_is_stored_as_compact_json(store, tmp_path):
             "event #2 .*asset_keys",
         ),
         (Event(EventType.LOG, "r", asset_key="a"), "event #2 .*AssetKey"),
+        (Event(EventType.LOG, None), "event #2 .*run_id None"),
+        (Event(EventType.LOG, "r", message=["x"]), "event #2 .*message \\['x'\\] \\(list\\)"),
+        (Event(EventType.LOG, "r", timestamp=None), "event #2 .*timestamp None"),
+        (Event(EventType.LOG, "r", data=[1]), "event #2 .*data \\[1\\]"),
+        (Event("LOG", "r"), "event #2 .*EventType member"),
     ],
 )
 def test_batch_with_a_bad_item_leaves_nothing_behind(store, bad, match):

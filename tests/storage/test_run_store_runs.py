@@ -37,6 +37,16 @@ def test_duplicate_run_id_is_a_storage_error(store):
     assert store.get_run("r1").job_name == "a"
 
 
+def test_bad_run_id_and_job_name_are_rejected(store):
+    with pytest.raises(StorageError, match="run_id None is not a non-empty string"):
+        store.add_run(RunRecord(run_id=None, job_name="a"))
+    with pytest.raises(StorageError, match="run 'r' has job_name ''"):
+        store.add_run(RunRecord(run_id="r", job_name=""))
+    with pytest.raises(StorageError, match="expects a RunRecord, got dict"):
+        store.add_run({"run_id": "r"})
+    assert store.get_runs() == []
+
+
 def test_bad_tags_and_config_are_rejected(store):
     with pytest.raises(StorageError, match="tag keys and values must be strings"):
         store.add_run(RunRecord(run_id="r1", job_name="a", tags={"n": 1}))
