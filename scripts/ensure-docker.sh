@@ -48,7 +48,11 @@ if [[ "$(id -u)" -ne 0 ]]; then
         "start the engine yourself (e.g. 'sudo systemctl start docker') and add your user to the docker group"
 fi
 
-dockerd_running() { pgrep -x dockerd >/dev/null 2>&1; }
+pidfile="${ORCH_DOCKERD_PIDFILE:-/var/run/docker.pid}"
+dockerd_running() {
+    pgrep -x dockerd >/dev/null 2>&1 && return 0
+    [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
 
 wait_for_engine() {  # wait_for_engine PID-or-empty: 0 when it answers, 1 if dockerd died, 2 on timeout
     local pid="$1" deadline=$((SECONDS + timeout_s))

@@ -330,3 +330,70 @@ def test_missing_infrastructure_is_a_failure_under_ci(tmp_path):
     assert "2 errors" in proc.stdout or "2 error" in proc.stdout, proc.stdout
     assert "CI=true, so this is a failure, not a skip" in proc.stdout
     assert "skipped" not in proc.stdout
+
+
+# ---- ensure-docker.sh's start-up logic, against a fake dockerd (the real engine is untouched) --
+
+_FAKE_DOCKER = """#!/usr/bin/env bash
+# fake docker client: 'info' answers once the fake dockerd has written $FAKE_DIR/up
+if [[ "$1" == info || "$1" == version ]]; then
+    [[ -f "$FAKE_DIR/up" ]] && { echo fake; exit 0; }
+    echo "Cannot connect to the Docker daemon" >&2; exit 1
+fi
+exit 0
+"""
+
+_FAKE_DOCKERD = """#!/usr/bin/env bash
+# fake dockerd: fails like a broken overlay2 unless given --storage-driver=vfs
+echo "dockerd called with: $*" >> "$FAKE_DIR/calls"
+if [[ "$FAKE_MODE" == vfs-works && "$*" == *--storage-driver=vfs* ]]; then
+    touch "$FAKE_DIR/up"; exit 0
+fi
+if [[ "$FAKE_MODE" == vfs-works ]]; then
+    echo 'failed to start daemon: error initializing graphdriver: driver not supported: overlay2'
+else
+    echo 'failed to start daemon: Error initializing network controller: iptables failed'
+fi
+exit 1
+"""
+
+
+def _run_ensure_docker_with_fakes(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
+    fakebin = tmp_path / "bin"
+    fakebin.mkdir()
+    for name, text in (("docker", _FAKE_DOCKER), ("dockerd", _FAKE_DOCKERD), ("pgrep", "exit 1\n")):
+        (fakebin / name).write_text(text if text.startswith("#!") else "#!/bin/sh\n" + text)
+        (fakebin / name).chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fakebin}:{os.environ['PATH']}",
+        "FAKE_DIR": str(tmp_path),
+        "FAKE_MODE": mode,
+        "ORCH_DOCKERD_LOG": str(tmp_path / "dockerd.log"),
+        "ORCH_DOCKERD_PIDFILE": str(tmp_path / "docker.pid"),
+        "ORCH_DOCKER_TIMEOUT": "20",
+    }
+    env.pop("DOCKER_HOST", None)
+    env.pop("ORCH_DOCKERD_ARGS", None)
+    return subprocess.run(
+        ["bash", str(infra.SCRIPTS / "ensure-docker.sh")], capture_output=True, text=True,
+        env=env, stdin=subprocess.DEVNULL, timeout=120,
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ensure-docker.sh only starts dockerd as root")
+def test_ensure_docker_retries_with_vfs_when_overlay2_fails(tmp_path):
+    proc = _run_ensure_docker_with_fakes(tmp_path, "vfs-works")
+    assert proc.returncode == 0, proc.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert len(calls) == 2 and "--storage-driver=vfs" in calls[1]
+    assert "retrying with --storage-driver=vfs" in proc.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ensure-docker.sh only starts dockerd as root")
+def test_ensure_docker_shows_the_log_tail_when_dockerd_dies(tmp_path):
+    proc = _run_ensure_docker_with_fakes(tmp_path, "always-fails")
+    assert proc.returncode == 1
+    assert "iptables failed" in proc.stderr  # the daemon's own words, from its log
+    assert "ERROR: dockerd exited before answering" in proc.stderr
+    assert "How to fix:" in proc.stderr
