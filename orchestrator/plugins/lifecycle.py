@@ -4,12 +4,18 @@ The executor calls the module-level :data:`lifecycle` dispatcher::
 
     from orchestrator.plugins import lifecycle
 
-    lifecycle.run_started(run, instance)
-    lifecycle.step_started(run, "my_step", [AssetKey("a")])
-    lifecycle.step_finished(run, "my_step", [AssetKey("a")], "SUCCESS", None)
-    lifecycle.run_finished(run, instance, RunStatus.SUCCESS, None)
+    lifecycle.on_run_start(run, instance)
+    lifecycle.on_step_start(run, "my_step", [AssetKey("a")])
+    lifecycle.on_step_end(run, "my_step", [AssetKey("a")], "SUCCESS", None)
+    lifecycle.on_run_end(run, instance, RunStatus.SUCCESS, None)
     if lifecycle.wants_events:          # skip building anything when nobody listens
-        lifecycle.event_stored(event)
+        lifecycle.on_event(event)
+    sink = lifecycle.event_sink()       # or: a batch callable, None when nobody listens
+
+The methods have the names and arguments of the hooks they call. ``on_run_end`` and
+``on_step_end`` accept the status as an enum or its value and the error as an exception
+or a dict: plugins always get a ``RunStatus`` (runs), a status string (steps) and an
+error dict ``{"type", "message", "stack", "cause"}`` or ``None``.
 
 Cost: when no plugin implements a hook, a call is one integer comparison and one empty
 check; the list of implementations is computed once and again only when the set of
@@ -26,7 +32,9 @@ is not affected. With ``ORCHESTRATOR_PLUGINS_STRICT=1`` the exception is raised 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import PluginError
@@ -118,36 +126,43 @@ class LifecycleDispatcher:
                 plugin_name, hook, self.errors[key], type(exc).__name__, exc,
             )
 
-    def run_started(self, run: Any, instance: Any) -> None:
-        """Call ``on_run_start`` hooks."""
+    def on_run_start(self, run: Any, instance: Any) -> None:
+        """Call ``on_run_start`` hooks (after the run's ``RUN_START`` event is stored)."""
         callers = self._get("on_run_start")
         if callers:
             self._dispatch("on_run_start", callers, {"run": run, "instance": instance})
 
-    def run_finished(self, run: Any, instance: Any, status: Any, error: Any = None) -> None:
-        """Call ``on_run_end`` hooks."""
+    def on_run_end(self, run: Any, instance: Any, status: Any, error: Any = None) -> None:
+        """Call ``on_run_end`` hooks. ``status`` may be a ``RunStatus`` or its value;
+        ``error`` may be an exception, an error dict or ``None`` (plugins get a dict)."""
         callers = self._get("on_run_end")
         if callers:
             self._dispatch(
                 "on_run_end",
                 callers,
-                {"run": run, "instance": instance, "status": status, "error": error},
+                {
+                    "run": run,
+                    "instance": instance,
+                    "status": _run_status(status),
+                    "error": _error_dict(error),
+                },
             )
 
-    def step_started(self, run: Any, step_key: str, asset_keys: Any) -> None:
+    def on_step_start(self, run: Any, step_key: str, asset_keys: Any) -> None:
         """Call ``on_step_start`` hooks."""
         callers = self._get("on_step_start")
         if callers:
             self._dispatch(
                 "on_step_start",
                 callers,
-                {"run": run, "step_key": step_key, "asset_keys": list(asset_keys)},
+                {"run": run, "step_key": step_key, "asset_keys": list(asset_keys or ())},
             )
 
-    def step_finished(
-        self, run: Any, step_key: str, asset_keys: Any, status: str, error: Any = None
+    def on_step_end(
+        self, run: Any, step_key: str, asset_keys: Any, status: Any, error: Any = None
     ) -> None:
-        """Call ``on_step_end`` hooks."""
+        """Call ``on_step_end`` hooks. ``status`` is ``"SUCCESS"``, ``"FAILURE"`` or
+        ``"SKIPPED"`` (an enum's value is used); ``error`` as for :meth:`on_run_end`."""
         callers = self._get("on_step_end")
         if callers:
             self._dispatch(
@@ -156,17 +171,57 @@ class LifecycleDispatcher:
                 {
                     "run": run,
                     "step_key": step_key,
-                    "asset_keys": list(asset_keys),
-                    "status": str(status),
-                    "error": error,
+                    "asset_keys": list(asset_keys or ()),
+                    "status": str(getattr(status, "value", status)),
+                    "error": _error_dict(error),
                 },
             )
 
-    def event_stored(self, event: Any) -> None:
-        """Call ``on_event`` hooks."""
+    def on_event(self, event: Any) -> None:
+        """Call ``on_event`` hooks for one stored event."""
         callers = self._get("on_event")
         if callers:
             self._dispatch("on_event", callers, {"event": event})
+
+    def event_sink(self) -> Callable[[Iterable[Any]], None] | None:
+        """A callable taking a batch of stored events, or ``None`` when no plugin
+        implements ``on_event`` (so the caller can skip it entirely)."""
+        if not self.wants_events:
+            return None
+
+        def sink(events: Iterable[Any]) -> None:
+            callers = self._get("on_event")
+            if callers:
+                for event in events:
+                    self._dispatch("on_event", callers, {"event": event})
+
+        return sink
+
+
+def _run_status(status: Any) -> Any:
+    from ..events import RunStatus
+
+    if isinstance(status, RunStatus):
+        return status
+    try:
+        return RunStatus(str(getattr(status, "value", status)))
+    except ValueError:
+        return status
+
+
+def _error_dict(error: Any) -> dict[str, Any] | None:
+    """An exception as ``{"type", "message", "stack", "cause"}`` (dicts pass through)."""
+    if error is None or isinstance(error, dict):
+        return error
+    if isinstance(error, BaseException):
+        cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        return {
+            "type": type(error).__name__,
+            "message": str(error),
+            "stack": traceback.format_tb(error.__traceback__),
+            "cause": _error_dict(cause) if cause is not None and cause is not error else None,
+        }
+    return {"type": type(error).__name__, "message": str(error), "stack": [], "cause": None}
 
 
 #: The process-wide dispatcher the executor and run store call.

@@ -140,20 +140,20 @@ def exercise(hook: str, tmp_path: Path, caplog) -> None:
     error = {"type": "ValueError", "message": "bad row", "stack": [], "cause": None}
     with caplog.at_level(logging.INFO):
         if hook == "on_run_start":
-            dispatcher.run_started(RUN, None)
+            dispatcher.on_run_start(RUN, None)
         elif hook == "on_run_end":
-            dispatcher.run_finished(RUN, None, RunStatus.FAILURE, error)
+            dispatcher.on_run_end(RUN, None, RunStatus.FAILURE, error)
             line = json.loads((tmp_path / "alerts.jsonl").read_text())
             assert line == {"run_id": "run-7", "status": "FAILURE", "error": error}
         elif hook == "on_step_start":
-            dispatcher.step_started(RUN, "daily", [AssetKey(["sales", "daily"])])
+            dispatcher.on_step_start(RUN, "daily", [AssetKey(["sales", "daily"])])
             assert "step daily producing sales/daily" in caplog.text
         elif hook == "on_step_end":
-            dispatcher.step_finished(RUN, "daily", [AssetKey("daily")], "SUCCESS", None)
+            dispatcher.on_step_end(RUN, "daily", [AssetKey("daily")], "SUCCESS", None)
         elif hook == "on_event":
             event = Event(EventType.ASSET_MATERIALIZATION, "run-7", asset_key=AssetKey("a"))
-            dispatcher.event_stored(event)
-            dispatcher.event_stored(Event(EventType.LOG, "run-7", message="hi"))
+            dispatcher.on_event(event)
+            dispatcher.on_event(Event(EventType.LOG, "run-7", message="hi"))
         else:  # pragma: no cover - a new hook needs a line here
             pytest.fail(f"no way to exercise hook {hook}: add it to exercise()")
     assert not dispatcher.errors, dispatcher.errors
@@ -189,7 +189,7 @@ def test_overview_examples_run(tmp_path, monkeypatch, caplog) -> None:
         reg = registrations("io_manager")["json"]
         assert (reg.plugin, reg.obj) == ("notify", "orchestrator_notify.io:JsonIOManager")
         dispatcher = LifecycleDispatcher()
-        dispatcher.run_finished(RUN, None, RunStatus.SUCCESS, None)
+        dispatcher.on_run_end(RUN, None, RunStatus.SUCCESS, None)
         assert not dispatcher.errors
     assert (tmp_path / "runs.log").read_text() == "run-7 SUCCESS\n"
     # 2 and 3 are scripts with their own assertions

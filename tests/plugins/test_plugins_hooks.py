@@ -120,7 +120,7 @@ def test_hook_on_run_start() -> None:
             seen.append((run.run_id, instance))
 
     with plugin_registered(P(), name="p"):
-        lifecycle.run_started(RUN, instance)
+        lifecycle.on_run_start(RUN, instance)
     assert seen == [("run-42", instance)]
 
 
@@ -134,7 +134,7 @@ def test_hook_on_run_end() -> None:
             seen.append((run.job_name, status, error))
 
     with plugin_registered(P(), name="p"):
-        lifecycle.run_finished(RUN, None, RunStatus.FAILURE, error)
+        lifecycle.on_run_end(RUN, None, RunStatus.FAILURE, error)
     assert seen == [("nightly", RunStatus.FAILURE, error)]
 
 
@@ -148,7 +148,7 @@ def test_hook_on_step_start() -> None:
             seen.append((step_key, [k.to_user_string() for k in asset_keys]))
 
     with plugin_registered(P(), name="p"):
-        lifecycle.step_started(RUN, "orders", (AssetKey(["raw", "orders"]),))
+        lifecycle.on_step_start(RUN, "orders", (AssetKey(["raw", "orders"]),))
     assert seen == [("orders", ["raw/orders"])]
 
 
@@ -161,7 +161,7 @@ def test_hook_on_step_end() -> None:
             seen.append((step_key, asset_keys, status, error))
 
     with plugin_registered(P(), name="p"):
-        lifecycle.step_finished(RUN, "orders", [AssetKey("orders")], "SUCCESS")
+        lifecycle.on_step_end(RUN, "orders", [AssetKey("orders")], "SUCCESS")
     assert seen == [("orders", [AssetKey("orders")], "SUCCESS", None)]
 
 
@@ -177,7 +177,7 @@ def test_hook_on_event() -> None:
     assert not lifecycle.wants_events
     with plugin_registered(P(), name="p"):
         assert lifecycle.wants_events
-        lifecycle.event_stored(event)
+        lifecycle.on_event(event)
     assert seen == [(EventType.ASSET_MATERIALIZATION, 7)]
 
 

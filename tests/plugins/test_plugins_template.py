@@ -96,7 +96,7 @@ def test_installed_plugin_hears_run_end(installed, tmp_path) -> None:
         """
         from orchestrator.events import RunRecord, RunStatus
         from orchestrator.plugins import lifecycle
-        lifecycle.run_finished(RunRecord(run_id="r9", job_name="etl"), None,
+        lifecycle.on_run_end(RunRecord(run_id="r9", job_name="etl"), None,
                                RunStatus.FAILURE, {"type": "KeyError", "message": "id"})
         """
     )

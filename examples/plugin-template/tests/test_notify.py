@@ -40,14 +40,14 @@ def test_declares_the_plugin_api():
 def test_run_end_writes_a_line(plugin):
     run = RunRecord(run_id="r1", job_name="daily")
     error = {"type": "ValueError", "message": "bad row"}
-    lifecycle.run_finished(run, None, RunStatus.FAILURE, error)
-    lifecycle.run_finished(run, None, RunStatus.SUCCESS, None)
+    lifecycle.on_run_end(run, None, RunStatus.FAILURE, error)
+    lifecycle.on_run_end(run, None, RunStatus.SUCCESS, None)
     assert plugin.read_text() == "r1 daily FAILURE: ValueError: bad row\nr1 daily SUCCESS\n"
 
 
 def test_notify_on_filters_statuses(plugin, monkeypatch):
     monkeypatch.setenv("ORCHESTRATOR_NOTIFY_ON", "FAILURE")
-    lifecycle.run_finished(RunRecord(run_id="r2", job_name="j"), None, RunStatus.SUCCESS, None)
+    lifecycle.on_run_end(RunRecord(run_id="r2", job_name="j"), None, RunStatus.SUCCESS, None)
     assert not plugin.exists()
 
 
