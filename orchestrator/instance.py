@@ -31,6 +31,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,10 @@ RUN_DB_FILE = "runs.db"
 _KNOWN_CONFIG_KEYS = ("run_storage",)
 _RUN_STORAGE_KEYS = ("module", "class", "config")
 
-_cache: dict[Path, Instance] = {}
+# Instances by home. Weak, so that instances of homes no longer in use (a test suite's
+# temporary homes) are closed when dropped; the last one handed out is kept alive.
+_cache: weakref.WeakValueDictionary[Path, Instance] = weakref.WeakValueDictionary()
+_last: Instance | None = None
 _cache_lock = threading.Lock()
 
 
@@ -99,14 +103,17 @@ class Instance:
     def get(cls) -> Instance:
         """The instance of this environment (``$ORCHESTRATOR_HOME`` or the project default).
 
-        Cached per home directory: calls with the same home return the same object.
+        Cached per home directory: calls with the same home return the same object while
+        it is in use (the most recent one is always kept).
         """
+        global _last
         home = _default_home()
         with _cache_lock:
             instance = _cache.get(home)
             if instance is None or instance._closed:
                 instance = cls(home)
                 _cache[home] = instance
+            _last = instance
             return instance
 
     @classmethod
@@ -294,9 +301,12 @@ class Instance:
             storage.close()
         if self._temporary:
             shutil.rmtree(self._home, ignore_errors=True)
+        global _last
         with _cache_lock:
             if _cache.get(self._home) is self:
                 del _cache[self._home]
+            if _last is self:
+                _last = None
 
     def __enter__(self) -> Instance:
         return self

@@ -631,7 +631,7 @@ class SqliteRunStorage(RunStorage):
         if not isinstance(run.job_name, str) or not run.job_name:
             raise StorageError(
                 f"add_run: run {run.run_id!r} has job_name {run.job_name!r}; give the name "
-                "of the job (or '__asset_job' for asset runs) as a non-empty string"
+                "of the job as a non-empty string"
             )
         tags = dict(run.tags or {})
         for k, v in tags.items():

@@ -189,3 +189,18 @@ def test_instance_pickles_by_home_ephemeral_refuses(tmp_path):
             assert copy.home == inst.home and copy.get_run("r").job_name == "j"
     with Instance.ephemeral() as eph, pytest.raises(StorageError, match="ephemeral instance"):
         pickle.dumps(eph)
+
+
+def test_instances_of_homes_no_longer_used_are_released(clean_env, monkeypatch):
+    import gc
+    import weakref
+
+    monkeypatch.setenv(HOME_ENV_VAR, str(clean_env / "one"))
+    first = weakref.ref(Instance.get())
+    first().run_storage  # open its store
+    monkeypatch.setenv(HOME_ENV_VAR, str(clean_env / "two"))
+    second = Instance.get()
+    gc.collect()
+    assert first() is None  # nobody held it: dropped (and its connection with it)
+    assert Instance.get() is second  # the current one stays cached
+    second.close()
