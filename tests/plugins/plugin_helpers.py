@@ -7,6 +7,10 @@ import os
 import textwrap
 from pathlib import Path
 
+#: The working tree under test. Subprocesses get it first on PYTHONPATH so that they
+#: import this tree's ``orchestrator`` even if the editable install points elsewhere.
+REPO = Path(__file__).resolve().parents[2]
+
 ENV_VARS = ("ORCHESTRATOR_PLUGINS", "ORCHESTRATOR_TRACE_PLUGINS", "ORCHESTRATOR_PLUGINS_STRICT")
 _counter = itertools.count()
 
@@ -42,8 +46,10 @@ def write_dist(
 
 
 def subprocess_env(*paths: Path, **extra: str) -> dict[str, str]:
-    """Environment for a subprocess that sees ``paths`` on PYTHONPATH."""
+    """Environment for a subprocess that sees ``paths`` (and this working tree) first on
+    PYTHONPATH."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
-    env["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in paths), env.get("PYTHONPATH", "")])
+    entries = [*(str(p) for p in paths), str(REPO), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(e for e in entries if e)
     env.update(extra)
     return env

@@ -23,7 +23,7 @@ from orchestrator.plugins import (
     reset_plugins,
     unregister_plugin,
 )
-from plugin_helpers import unique
+from plugin_helpers import subprocess_env, unique
 
 GOOD = """
 from orchestrator.plugins import hookimpl
@@ -52,7 +52,8 @@ def test_manager_is_not_created_by_importing_orchestrator() -> None:
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False,
+        env=subprocess_env(),
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
