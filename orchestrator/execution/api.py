@@ -262,7 +262,8 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
     exec_name = executor or (job.executor_def.name if job.executor_def else "in_process")
     rc = RunContext(run=run, instance=instance, job=job, plan=plan, resolved_config=resolved,
                     input_config=input_config, sinks=sinks, asset_graph=asset_graph,
-                    partition_key=partition_key, keep_values=exec_name == "in_process")
+                    partition_key=partition_key, keep_values=exec_name == "in_process",
+                    full_plan=getattr(plan, "full_plan", None))
     rc.run_id = run.run_id
     _plugin_call("on_run_start", run=run, instance=instance)
     rc.emit(Event(EventType.RUN_START, run.run_id, message=f"started run of '{job.name}' ("
@@ -292,7 +293,7 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
 
                     active = execute_in_process(plan, rc)
         failed = [k for k, st in active.done.items() if st == "failure"]
-        status = RunStatus.FAILURE if failed else RunStatus.SUCCESS
+        status = RunStatus.FAILURE if failed or active.blocked else RunStatus.SUCCESS
     except (KeyboardInterrupt, RunCanceledError) as exc:
         status = RunStatus.CANCELED
         error = exc
@@ -317,6 +318,12 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
         failures = result.get_step_failure_events()
         first = failures[0] if failures else None
         msg = f"run {run.run_id} of '{job.name}' failed"
+        if first is None and active is not None and active.blocked:
+            from ..errors import CheckFailedError
+
+            checks = sorted(c for cs in active.failed_checks.values() for c in cs)
+            raise CheckFailedError(f"{msg}: blocking checks failed: {', '.join(checks)}; "
+                                   f"downstream assets were not materialized")
         if first is not None:
             err = first.data.get("error", {})
             msg += f": step '{first.step_key}' raised {err.get('type')}: {err.get('message')}"
@@ -353,8 +360,14 @@ def _finish_run(rc: RunContext, run: RunRecord, status: RunStatus, error: BaseEx
             msg += f": {type(error).__name__}: {error}"
         else:
             failed = [k for k, st in (active.done.items() if active else []) if st == "failure"]
-            msg += f" (failed steps: {', '.join(failed)})"
+            blocked = sorted(c for cs in (active.failed_checks.values() if active else [])
+                             for c in cs) if active is not None and active.blocked else []
+            if failed:
+                msg += f" (failed steps: {', '.join(failed)})"
+            if blocked:
+                msg += f" (failed blocking checks: {', '.join(blocked)})"
             data["failed_steps"] = failed
+            data["failed_blocking_checks"] = blocked
         events.append(Event(EventType.RUN_FAILURE, run.run_id, message=msg, level=40,
                             data=data))
     try:
@@ -490,6 +503,7 @@ def reexecute_run(instance: Any, parent_run_id: str, job: Any, *, from_failure: 
         s.extra_deps = {d for d in s.extra_deps if d not in succeeded}
         plan.steps[key] = s
     plan.templates = full.templates
+    plan.full_plan = full  # type: ignore[attr-defined]  # producers of reused outputs
     if not plan.steps:
         raise DefinitionError(f"run {parent_run_id}: every step succeeded; nothing to re-execute")
     return execute_job(job, run_config=run_conf, resources=resources, instance=instance,
