@@ -40,7 +40,6 @@ import threading
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pluggy
@@ -76,7 +75,7 @@ ENTRY_POINT_GROUP = "orchestrator.plugins"
 #: features register themselves through these, so third-party plugins can override them.
 #: (First-party backends that ship as their own packages, e.g. ``orchestrator_docker``,
 #: use an entry point in pyproject.toml instead.)
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("orchestrator.plugins.builtin",)
 
 ENV_PLUGINS = "ORCHESTRATOR_PLUGINS"
 ENV_TRACE = "ORCHESTRATOR_TRACE_PLUGINS"
@@ -272,6 +271,8 @@ def _load_builtin(state: _State, dotted: str) -> None:
 
 
 def _dist_version(name: str) -> str | None:
+    from importlib import metadata
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -290,6 +291,8 @@ def _selected_names() -> set[str] | None:
 
 
 def _load_entry_points(state: _State) -> None:
+    from importlib import metadata  # imported on first use: ~10 ms
+
     selected = _selected_names()
     if selected is not None and not selected:
         _trace(state, f"{ENV_PLUGINS} is empty: loading built-in plugins only")

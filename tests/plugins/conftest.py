@@ -20,11 +20,12 @@ from plugin_helpers import ENV_VARS, unique, write_dist
 
 @pytest.fixture(autouse=True)
 def clean_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts with no plugin manager and only built-in plugins selected
-    (installed third-party plugins of the machine must not change results)."""
+    """Each test starts with no plugin manager, no built-in plugins and no installed
+    plugins selected (the machine's installed plugins must not change results)."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(manager.ENV_PLUGINS, "")
+    monkeypatch.setattr(manager, "DEFAULT_PLUGINS", ())  # test_plugins_builtin.py covers them
     reset_plugins()
     yield
     reset_plugins()

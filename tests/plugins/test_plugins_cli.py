@@ -119,7 +119,9 @@ def test_python_dash_m_orchestrator(site: Path) -> None:
     env = subprocess_env(site, ORCHESTRATOR_PLUGINS="hello")
     result = run([sys.executable, "-m", "orchestrator", "plugins", "list", "--json"], env)
     assert result.returncode == 0, result.stderr
-    assert [p["name"] for p in json.loads(result.stdout)["plugins"]] == ["hello"]
+    plugins = json.loads(result.stdout)["plugins"]
+    assert [p["name"] for p in plugins if p["source"] != "builtin"] == ["hello"]
+    assert "orchestrator.plugins.builtin" in [p["name"] for p in plugins]
 
 
 def test_strict_mode_makes_the_cli_fail_cleanly(site: Path) -> None:

@@ -348,3 +348,13 @@ def test_runtime_registration_errors_raise_at_once() -> None:
     with pytest.raises(PluginError, match="Did you mean 'register_io_managers'"):
         register_plugin(Typo(), name="typo")
     assert "typo" not in [i.name for i in plugins_info()]
+
+
+def test_public_api_is_sorted_and_importable() -> None:
+    import orchestrator.plugins as plugins
+
+    assert plugins.__all__ == sorted(plugins.__all__)
+    for name in plugins.__all__:
+        assert getattr(plugins, name) is not None, name
+    assert plugins.hookimpl.project_name == "orchestrator"
+    assert plugins.PLUGIN_API_VERSION == 1
