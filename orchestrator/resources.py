@@ -51,6 +51,7 @@ __all__ = [  # ConfigurableResource is also importable from here (lazily, it nee
     "required_keys_of",
     "resource",
     "resource_config_schema",
+    "resource_schemas_for",
 ]
 
 
@@ -429,6 +430,36 @@ def resource_config_schema(resource_value: Any) -> Any:
     if _is_configurable_resource_class(resource_value):
         return resource_value.configure_at_launch()
     return _config_module().NO_CONFIG
+
+
+def resource_schemas_for(resources: Mapping[str, Any]) -> dict[str, Any]:
+    """``resource_schemas`` for :func:`~orchestrator.config.validate_run_config`, all keys.
+
+    Like :func:`resource_config_schema` per key, and aware of nested ConfigurableResources
+    that are also top-level resources: their config is validated once, under their own key::
+
+        resolved = validate_run_config(run_config, op_schemas, resource_schemas_for(resources))
+        with build_resources(resources, resolved.resources) as built:
+            ...
+    """
+    schemas = {key: resource_config_schema(value) for key, value in resources.items()}
+    shared = {id(v) for v in resources.values() if _is_configurable_resource(v)}
+    for key, value in resources.items():
+        if not _is_configurable_resource(value):
+            continue
+        nested = {name: item for name, item in _nested_resources(value).items()
+                  if id(item) in shared}
+        if nested:
+            # Stand-ins that need no config: the shared resource is checked under its own key.
+            values = {name: value.__dict__[name] for name in type(value).model_fields
+                      if name in value.__dict__}
+            values.update({name: type(item).model_construct() for name, item in nested.items()})
+            stand_in = type(value).model_construct(_fields_set=set(value.model_fields_set),
+                                                   **values)
+            stand_in._orch_deferred = bool((value.__pydantic_private__ or {}).get(
+                "_orch_deferred"))
+            schemas[key] = stand_in
+    return schemas
 
 
 # --------------------------------------------------------------------------------------------

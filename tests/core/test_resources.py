@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import logging
+import os
 import socket
 import sqlite3
 import threading
@@ -511,3 +512,43 @@ def test_server_resource_and_dependent_client_over_loopback():
         port = int(res.server.rsplit(":", 1)[1])
     with socket.socket() as sock:  # the server was shut down by its tear-down
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_run_config_validation_with_a_shared_nested_resource(tmp_path: Path):
+    from orchestrator.config import validate_run_config
+    from orchestrator.resources import resource_schemas_for
+
+    db = Database.configure_at_launch()
+    resources = {"db": db, "reports": Reports(db=db)}
+    with pytest.raises(ConfigError) as info:
+        validate_run_config({}, {}, resource_schemas_for(resources))
+    assert info.value.errors == ["resources.db.config.path: required field missing"]
+    run_config = {"resources": {"db": {"config": {"path": str(tmp_path / "i.db")}}}}
+    resolved = validate_run_config(run_config, {}, resource_schemas_for(resources))
+    with build_resources(resources, resolved.resources) as res:
+        assert res.reports.db is res.db
+        assert res.db.query("select count(*) from reports") == [(0,)]
+
+
+# -- the examples in docs/concepts/resources.md run -------------------------------------------------
+
+_DOC = Path(__file__).resolve().parents[2] / "docs" / "concepts" / "resources.md"
+
+
+def _doc_blocks() -> list[str]:
+    import re
+
+    return re.findall(r"```python\n(.*?)```", _DOC.read_text(encoding="utf-8"), re.S)
+
+
+@pytest.mark.parametrize("index", range(len(_doc_blocks())))
+def test_docs_example_runs(index, tmp_home, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    saved = dict(os.environ)
+    try:
+        code = compile(_doc_blocks()[index], f"{_DOC.name}[python block {index}]", "exec",
+                       dont_inherit=True)  # not this file's "from __future__ import annotations"
+        exec(code, {"__name__": "docs_example"})  # noqa: S102 - our own documentation
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
