@@ -49,10 +49,15 @@ class OrchestratorGroup(click.Group):
 
     # --- commands -------------------------------------------------------------------
     def _plugin_commands(self) -> dict[str, click.Command]:
+        from orchestrator.errors import OrchestratorError
         from orchestrator.plugins import registry
 
         reserved = frozenset(self.lazy_commands) | frozenset(self.commands)
-        return {name: cmd for name, (cmd, _plugin) in registry.commands(reserved).items()}
+        try:
+            commands = registry.commands(reserved)
+        except OrchestratorError as exc:  # strict mode: a broken plugin stops the CLI
+            raise click.ClickException(str(exc)) from exc
+        return {name: cmd for name, (cmd, _plugin) in commands.items()}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(self.commands) | set(self.lazy_commands)

@@ -130,6 +130,10 @@ def test_strict_mode_makes_the_cli_fail_cleanly(site: Path) -> None:
     assert result.returncode == 1
     assert "Error: plugin 'broken'" in result.stderr
     assert "Traceback" not in result.stderr
+    for args in (["--help"], ["no-such-command"]):
+        result = run([orchestrator_script(), *args], env)
+        assert result.returncode == 1, args
+        assert "Error: plugin 'broken'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_help_imports_no_subcommand_module() -> None:
