@@ -34,7 +34,6 @@ loading and validation stay cheap for code that never uses config classes.
 from __future__ import annotations
 
 import copy
-import difflib
 import enum
 import os
 import sys
@@ -47,10 +46,10 @@ from orchestrator.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from pydantic import BaseModel as _BaseModel
 
-    class Config(_BaseModel):  # noqa: D101
+    class Config(_BaseModel):
         ...
 
-    class ConfigurableResource(Config):  # noqa: D101
+    class ConfigurableResource(Config):
         ...
 
 
@@ -230,7 +229,7 @@ class Field:
     leaves the key out when it is not given. For config classes use ``pydantic.Field``.
     """
 
-    __slots__ = ("config_type", "default_value", "is_required", "description")
+    __slots__ = ("config_type", "default_value", "description", "is_required")
 
     def __init__(
         self,
@@ -265,7 +264,7 @@ class Field:
 class Shape:
     """A mapping with fixed fields; a plain dict schema ``{"a": int}`` means ``Shape({"a": int})``."""
 
-    __slots__ = ("fields", "description")
+    __slots__ = ("description", "fields")
     permissive = False
 
     def __init__(self, fields: Mapping[str, Any], description: str | None = None) -> None:
@@ -328,6 +327,8 @@ def _join(path: str, key: Any) -> str:
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
+    import difflib  # lazily: only error messages need it
+
     known = [k for k in known if isinstance(k, str)]
     close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
     if close:
@@ -507,9 +508,7 @@ def _resolve_shape(shape: Shape, value: Any, path: str, errors: list[str]) -> An
             continue
         if isinstance(field_schema, Noneable):
             result[name] = None
-        elif isinstance(field_schema, (Mapping, Shape)) and not _has_required(field_schema):
-            result[name] = _resolve(field_schema, {}, where, errors)
-        elif is_config_class(field_schema) and not _model_has_required(field_schema):
+        elif isinstance(field_schema, (Mapping, Shape)) and not _has_required(field_schema) or is_config_class(field_schema) and not _model_has_required(field_schema):
             result[name] = _resolve(field_schema, {}, where, errors)
         elif field_schema is Any or field_schema is None:
             continue
@@ -583,7 +582,7 @@ class RunConfig:
     or ``{"config": ...}`` dicts. :func:`load_run_config` turns it into the plain dict form.
     """
 
-    __slots__ = ("ops", "resources", "execution")
+    __slots__ = ("execution", "ops", "resources")
 
     def __init__(
         self,
@@ -624,7 +623,7 @@ class ResolvedRunConfig:
     The repr never shows secrets.
     """
 
-    __slots__ = ("ops", "resources", "execution")
+    __slots__ = ("execution", "ops", "resources")
 
     def __init__(
         self,
@@ -690,7 +689,7 @@ def _load_yaml_file(path: str) -> dict[str, Any]:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else path
@@ -741,6 +740,8 @@ def validate_run_config(
 
 
 def _suggest_keys(name: str, known: Iterable[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -967,18 +968,13 @@ def _redacted_fields(instance: Any) -> dict[str, Any]:
 def _replace_at(values: Any, loc: tuple[Any, ...], replacement: Any) -> None:
     target = values
     for part in loc[:-1]:
-        if isinstance(target, dict) and part in target:
-            target[part] = copy.copy(target[part]) if isinstance(target[part], (dict, list)) else target[part]
-            target = target[part]
-        elif isinstance(target, list) and isinstance(part, int) and part < len(target):
+        if isinstance(target, dict) and part in target or isinstance(target, list) and isinstance(part, int) and part < len(target):
             target[part] = copy.copy(target[part]) if isinstance(target[part], (dict, list)) else target[part]
             target = target[part]
         else:
             return
     last = loc[-1]
-    if isinstance(target, dict) and last in target:
-        target[last] = replacement
-    elif isinstance(target, list) and isinstance(last, int) and last < len(target):
+    if isinstance(target, dict) and last in target or isinstance(target, list) and isinstance(last, int) and last < len(target):
         target[last] = replacement
 
 
@@ -1173,8 +1169,7 @@ def _translate_errors(
                 messages.append(f"{where}: expected {msg[len('Input should be '):]}, got {shown}")
             else:
                 for prefix in ("Value error, ", "Assertion failed, "):
-                    if msg.startswith(prefix):
-                        msg = msg[len(prefix):]
+                    msg = msg.removeprefix(prefix)
                 messages.append(f"{where}: {msg} (got {shown})")
     return messages
 

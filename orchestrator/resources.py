@@ -32,15 +32,12 @@ This module imports no third-party package; pydantic is only touched when a
 from __future__ import annotations
 
 import contextlib
-import inspect
 import sys
+import types as _pytypes
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orchestrator.errors import ConfigError, ResourceError
-
-if TYPE_CHECKING:  # pragma: no cover - importing it at run time would import pydantic
-    from orchestrator.config import ConfigurableResource
 
 __all__ = [  # ConfigurableResource is also importable from here (lazily, it needs pydantic)
     "InitResourceContext",
@@ -87,7 +84,7 @@ def _is_configurable_resource_class(value: Any) -> bool:
 class Resources(Mapping):
     """Built resources by key, with attribute access: ``resources.db`` or ``resources["db"]``."""
 
-    __slots__ = ("_values", "_owner")
+    __slots__ = ("_owner", "_values")
 
     def __init__(self, values: Mapping[str, Any], owner: str | None = None) -> None:
         object.__setattr__(self, "_values", dict(values))
@@ -153,8 +150,15 @@ class InitResourceContext:
     outside of one).
     """
 
-    __slots__ = ("resource_config", "resources", "log", "instance", "run_id", "resource_def",
-                 "resource_key")
+    __slots__ = (
+        "instance",
+        "log",
+        "resource_config",
+        "resource_def",
+        "resource_key",
+        "resources",
+        "run_id",
+    )
 
     def __init__(
         self,
@@ -201,6 +205,8 @@ def build_init_resource_context(
 
 
 def _accepts_context(fn: Callable[..., Any]) -> bool:
+    import inspect  # lazily: ~4 ms to import, needed only when a definition is made
+
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -319,7 +325,7 @@ class ResourceDefinition:
 
 
 def _open_result(result: Any, key: str) -> tuple[Any, Callable[[], None] | None]:
-    if inspect.isgenerator(result):
+    if isinstance(result, _pytypes.GeneratorType):
         try:
             value = next(result)
         except StopIteration:
@@ -367,7 +373,7 @@ def resource(
 
     The docstring becomes the description unless ``description`` is given.
     """
-    if inspect.isfunction(config_schema) or inspect.ismethod(config_schema):
+    if isinstance(config_schema, (_pytypes.FunctionType, _pytypes.MethodType)):
         return _make_definition(config_schema, None, None, None)
 
     def decorate(fn: Callable[..., Any]) -> ResourceDefinition:
@@ -382,6 +388,8 @@ def _make_definition(
 ) -> ResourceDefinition:
     if not callable(fn):
         raise ResourceError(f"@resource decorates a function, got {type(fn).__name__} ({fn!r})")
+    import inspect
+
     doc = inspect.getdoc(fn)
     definition = ResourceDefinition(
         fn,

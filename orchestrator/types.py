@@ -70,7 +70,7 @@ class TypeCheck:
             return TypeCheck(True, metadata={"row_count": len(rows)})
     """
 
-    __slots__ = ("success", "description", "metadata")
+    __slots__ = ("description", "metadata", "success")
 
     def __init__(
         self,
@@ -117,7 +117,7 @@ class TypeCheckContext:
     the executor; all three may be ``None`` when a check runs outside of a run.
     """
 
-    __slots__ = ("run_id", "log", "resources")
+    __slots__ = ("log", "resources", "run_id")
 
     def __init__(self, run_id: str | None = None, log: Any = None, resources: Any = None) -> None:
         self.run_id = run_id
@@ -144,7 +144,7 @@ class DagsterType:
     ``typing_type`` is the Python type the value has (documentation and static typing only).
     """
 
-    __slots__ = ("type_check_fn", "name", "description", "typing_type", "metadata")
+    __slots__ = ("description", "metadata", "name", "type_check_fn", "typing_type")
 
     def __init__(
         self,
@@ -309,7 +309,7 @@ def type_name(annotation: Any) -> str:
     if origin is not None:
         base = getattr(origin, "__name__", None) or str(origin).replace("typing.", "")
         if not args:
-            return "tuple[()]" if origin is tuple and annotation is not typing.Tuple else base
+            return "tuple[()]" if origin is tuple and annotation is not tuple else base
         if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
             return f"tuple[{type_name(args[0])}, ...]"
         if origin in (cabc.Callable, typing.Callable):  # type: ignore[comparison-overlap]
