@@ -13,7 +13,6 @@ hold everywhere:
 
 from __future__ import annotations
 
-import inspect
 import typing
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable
@@ -25,7 +24,17 @@ __all__ = ["ComputeSignature", "ResourceParam", "analyze", "is_config_class",
 
 _CONTEXT_NAMES = frozenset({"context", "ctx", "_context", "_"})
 _RESOURCE_MARKER = "__orchestrator_resource_param__"
-_NO_DEFAULT = inspect.Parameter.empty
+
+class _Empty:
+    """No annotation / no default (like inspect.Parameter.empty, without importing inspect)."""
+
+    def __repr__(self) -> str:
+        return "<empty>"
+
+
+_NO_DEFAULT: typing.Any = _Empty()
+# code object flags (from the inspect module's CO_* constants)
+_CO_VARKEYWORDS, _CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x08, 0x20, 0x80, 0x200
 
 T = typing.TypeVar("T")
 
@@ -115,11 +124,13 @@ def analyze(fn: Callable[..., Any], *, kind: str, name: str) -> ComputeSignature
         for pname, value in zip(pos[len(pos) - len(defaults):], defaults):
             sig.defaults[pname] = value
         sig.defaults.update(fn.__kwdefaults__ or {})
-        sig.has_kwargs = bool(code.co_flags & inspect.CO_VARKEYWORDS)
-        sig.is_generator = bool(code.co_flags & (inspect.CO_GENERATOR))
-        if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        sig.has_kwargs = bool(code.co_flags & _CO_VARKEYWORDS)
+        sig.is_generator = bool(code.co_flags & _CO_GENERATOR)
+        if code.co_flags & (_CO_COROUTINE | _CO_ASYNC_GENERATOR):
             sig.is_generator = False
     else:  # a callable object
+        import inspect
+
         s = inspect.signature(fn)
         params = [p.name for p in s.parameters.values()
                   if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]

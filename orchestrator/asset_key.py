@@ -57,7 +57,8 @@ class AssetKey:
     def to_python_identifier(self, suffix: str | None = None) -> str:
         """A name usable as a Python identifier or step key (``warehouse__orders``)."""
         base = "__".join(self._parts)
-        ident = "".join(c if c.isalnum() or c == "_" else "_" for c in base)
+        ident = base if base.isidentifier() else "".join(
+            c if c.isalnum() or c == "_" else "_" for c in base)
         return f"{ident}_{suffix}" if suffix else ident
 
     @classmethod

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -123,9 +125,9 @@ class OpDefinition:
                 self.ins[pname] = In(default_value=default)
             elif pname in self.signature.defaults and self.ins[pname].default_value is NO_VALUE:
                 self.ins[pname].default_value = self.signature.defaults[pname]
-        unknown = set(self.ins) - set(self.signature.input_params)
-        # inputs that are only ordering (Nothing) need no parameter
-        unknown = {n for n in unknown if not self.ins[n].is_nothing}
+        unknown = set(self.ins).difference(self.signature.input_params)
+        if unknown:  # inputs that are only ordering (Nothing) need no parameter
+            unknown = {n for n in unknown if not self.ins[n].is_nothing}
         if unknown and not self.signature.has_kwargs:
             raise DefinitionError(
                 f"{kind} '{name}' declares inputs {sorted(unknown)} that are not parameters of "
@@ -191,8 +193,11 @@ class _AliasedOp:
         return comp.invoke(self.op_def, self.name, args, kwargs)
 
 
+_NAME_RE = re.compile(r"[A-Za-z0-9_\-]+")
+
+
 def _check_name(name: str, kind: str) -> None:
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_-" for c in name):
+    if not isinstance(name, str) or _NAME_RE.fullmatch(name) is None:
         raise DefinitionError(
             f"{kind} name {name!r} is not valid: use letters, digits, '_' and '-' only"
         )

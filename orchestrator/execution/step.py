@@ -33,7 +33,7 @@ from .plan import (FromAsset, FromConfig, FromDefault, FromFanIn, FromOutput, St
 __all__ = ["StepOutcome", "run_step"]
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_EMPTY = inspect.Parameter.empty
+from .._compute import _NO_DEFAULT as _EMPTY  # noqa: E402
 
 
 @dataclass
