@@ -1361,6 +1361,18 @@ def _define_models() -> None:
         # behaves like BaseModel's.
         __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
+        @classmethod
+        def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+            super().__pydantic_init_subclass__(**kwargs)
+            for name, info in cls.model_fields.items():
+                if isinstance(info.default, Field):
+                    raise ConfigError(
+                        f"{cls.__name__}.{name}: orchestrator's Field is for dict-style "
+                        f"config_schema; in a Config class use pydantic's Field, e.g. "
+                        f"`from pydantic import Field` and "
+                        f"`{name}: int = Field(10, description=...)`"
+                    )
+
         @model_validator(mode="before")
         @classmethod
         def _no_unresolved_env(cls, data: Any) -> Any:

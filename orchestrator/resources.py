@@ -98,7 +98,7 @@ class Resources(Mapping):
         return f"no resource {key!r}; available: {available}"
 
     def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
+        if key.startswith("_"):  # dunder probes (copy, pickle) and unset slots
             raise AttributeError(key)
         try:
             return self._values[key]
@@ -110,6 +110,9 @@ class Resources(Mapping):
             return self._values[key]
         except KeyError:
             raise _MissingResourceKey(self._missing(key)) from None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Resources, (self._values, self._owner))
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise ResourceError(f"resources are read-only; cannot set {key!r}")

@@ -164,6 +164,43 @@ def test_is_config_helpers():
     assert is_config_instance(LoadConfig(path="p")) and not is_config_instance({})
 
 
+def test_dict_schema_field_in_a_config_class_is_refused_with_a_hint():
+    with pytest.raises(ConfigError) as info:
+        class Wrong(Config):
+            limit: int = Field(int, default_value=3)  # orchestrator's Field, not pydantic's
+
+    assert str(info.value).startswith("Wrong.limit: orchestrator's Field is for dict-style "
+                                      "config_schema; in a Config class use pydantic's Field")
+
+
+def test_env_var_inside_a_nested_config_dict(env):
+    class Creds(Config):
+        key: str
+
+    class Client(Config):
+        creds: Creds
+
+    declared = Client(creds={"key": EnvVar("TEST_NESTED_KEY")})
+    env("TEST_NESTED_KEY", "nested-secret-77")
+    built = resolve_config(declared, None, "resources.client.config")
+    assert built.creds.key == "nested-secret-77"
+    assert repr(built) == "Client(creds=Creds(key=<EnvVar TEST_NESTED_KEY>))"
+    assert repr(built.creds) == "Creds(key=<EnvVar TEST_NESTED_KEY>)"
+
+
+def test_run_config_resource_instance_replaces_the_declared_one():
+    class Store(ConfigurableResource):
+        bucket: str
+
+    from orchestrator.resources import build_resources, resource_schemas_for
+
+    declared = {"store": Store(bucket="declared")}
+    resolved = validate_run_config(RunConfig(resources={"store": Store(bucket="from-run")}), {},
+                                   resource_schemas_for(declared))
+    with build_resources(declared, resolved.resources) as res:
+        assert res.store.bucket == "from-run"
+
+
 # -- dict-style schemas ----------------------------------------------------------------------
 
 

@@ -308,6 +308,10 @@ def test_resources_namespace():
     with pytest.raises(ResourceError, match="read-only"):
         res.db = 3
     assert dict(res) == {"db": 1, "cache": 2}
+    import copy
+    import pickle
+
+    assert dict(copy.copy(res)) == dict(pickle.loads(pickle.dumps(res))) == {"db": 1, "cache": 2}
 
 
 # -- ConfigurableResource --------------------------------------------------------------------
