@@ -142,3 +142,41 @@ def test_dagster_records_the_exception_chain_and_fails_the_step(dagster_python, 
     assert "framework exception" not in engine
     info = [json.loads(e[len("ERRORINFO "):]) for e in out["engine"] if e.startswith("ERRORINFO ")]
     assert {"cls": "ValueError", "message": "ValueError: outer boom\n", "cause": "KeyError"} in info
+
+
+NODE_SCRIPT = """
+const { withPipes, meta } = require(%r);
+withPipes((pipes) => {
+  pipes.log.warning(`node says hi to ${pipes.assetKey}`);
+  pipes.reportAssetMaterialization({ metadata: { ratio: meta.float(1), rows: 7, mean: 2.5 }, dataVersion: 'js-1' });
+  pipes.reportAssetCheck({ checkName: 'row_count_ok', passed: true });
+});
+"""
+
+
+def test_dagster_accepts_the_node_client_including_integral_floats(dagster_python, tmp_path):
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    client = tmp_path / "client.js"
+    client.write_text(NODE_SCRIPT % str(REPO / "pipes_client" / "node"))
+    defs = tmp_path / "defs.py"
+    defs.write_text(DEFS_SCRIPT)
+    proc = subprocess.run([str(dagster_python), str(defs), str(client), node, str(REPO), "0"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                               "DAGSTER_HOME": str(tmp_path)})
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert line is not None, proc.stderr[-5000:]
+    out = json.loads(line[len("RESULT "):])
+    assert out["success"], out
+    text = "\n".join(out["engine"] + [m for _, m in out["logs"]])
+    assert "framework exception" not in text and "did not receive closed" not in text
+    (mat,) = out["materializations"]
+    assert mat["metadata"]["ratio"] == ["FloatMetadataValue", "1.0"]  # Dagster rejects int 1
+    assert mat["metadata"]["rows"] == ["IntMetadataValue", "7"]
+    assert mat["tags"]["dagster/data_version"] == "js-1"
+    assert [30, "node says hi to orders"] in out["logs"]
+    assert out["checks"][0]["passed"] is True
