@@ -454,9 +454,11 @@ def register_commands(cli: Any) -> None:
 HOOK_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Registration hooks",
-        "Each receives a `register(name, obj, *, description=None, override=False)` "
-        "callback. The core keeps the names in one registry per kind, so collisions "
-        "are handled in one place.",
+        (
+            "Each receives a `register(name, obj, *, description=None, override=False)` "
+            "callback. The core keeps the names in one registry per kind, so collisions "
+            "are handled in one place."
+        ),
         (
             "register_launchers",
             "register_message_channels",
@@ -467,9 +469,11 @@ HOOK_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     (
         "Lifecycle hooks",
-        "For observability plugins (lineage, alerting, metrics). They cannot change a "
-        "run: an exception raised in one is logged, naming the plugin, and the run "
-        "goes on.",
+        (
+            "For observability plugins (lineage, alerting, metrics). They cannot change "
+            "a run: an exception raised in one is logged, naming the plugin, and the run "
+            "goes on."
+        ),
         ("on_run_start", "on_run_end", "on_step_start", "on_step_end", "on_event"),
     ),
     (

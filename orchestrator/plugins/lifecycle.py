@@ -101,7 +101,7 @@ class LifecycleDispatcher:
         for plugin_name, caller in callers:
             try:
                 caller(**kwargs)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a plugin may raise anything
                 self._failed(plugin_name, hook, exc)
 
     def _failed(self, plugin_name: str, hook: str, exc: Exception) -> None:

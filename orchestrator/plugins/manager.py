@@ -255,7 +255,7 @@ def _format_exc(exc: BaseException) -> tuple[str, str]:
 def _load_builtin(state: _State, dotted: str) -> None:
     try:
         module = importlib.import_module(dotted)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a plugin may raise anything
         # A built-in that cannot import is a bug in the orchestrator or a broken install.
         error, tb = _format_exc(exc)
         _record(
@@ -329,7 +329,7 @@ def _load_entry_points(state: _State) -> None:
         _trace(state, f"loading plugin {ep.name!r} = {ep.value} from {dist_name} {dist_version}")
         try:
             obj = ep.load()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a plugin may raise anything
             error, tb = _format_exc(exc)
             _record(
                 state,
@@ -401,7 +401,7 @@ def _check_hooks(pm: pluggy.PluginManager, obj: Any, name: str) -> tuple[str, ..
     for attr in dir(obj):
         try:
             opts = pm.parse_hookimpl_opts(obj, attr)
-        except Exception:  # a property that raises, etc.: not a hook
+        except Exception:  # noqa: BLE001,S112 - a property that raises, etc.: not a hook
             continue
         if opts is None:
             value = getattr(obj, attr, None)

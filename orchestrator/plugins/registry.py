@@ -181,7 +181,7 @@ def _build(kind: str) -> Mapping[str, Registration]:
 
         try:
             manager._caller_for(hook_name, plugin)(register=register)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a plugin may raise anything
             manager._record_hook_failure(plugin_name, hook_name, exc)
             continue
         entries.update(staged)
@@ -320,7 +320,7 @@ def commands(reserved: frozenset[str] = frozenset()) -> Mapping[str, tuple[Any, 
                             f"and by plugin {plugin_name!r}. Fix: rename one of them or "
                             f"uninstall one plugin."
                         )
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a plugin may raise anything
                 manager._record_hook_failure(plugin_name, "register_commands", exc)
                 continue
             for name, command in collector.commands.items():

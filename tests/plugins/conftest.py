@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from plugin_helpers import ENV_VARS, unique, write_dist
 
 from orchestrator.plugins import manager, reset_plugins
-from plugin_helpers import ENV_VARS, unique, write_dist
 
 
 @pytest.fixture(autouse=True)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from plugin_helpers import subprocess_env, unique, write_dist
 
 from orchestrator.cli import LAZY_COMMANDS, cli
 from orchestrator.plugins import hookimpl, plugin_failures, plugin_registered
-from plugin_helpers import subprocess_env, unique, write_dist
 
 PLUGIN = """
 import click

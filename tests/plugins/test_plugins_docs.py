@@ -7,12 +7,12 @@ import json
 import logging
 import re
 import sys
-import tomllib
 import types
 from pathlib import Path
 
 import pluggy
 import pytest
+import tomllib
 from click.testing import CliRunner
 
 from orchestrator.asset_key import AssetKey
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins"
 TESTS = ROOT / "tests"
 RUN = RunRecord(run_id="run-7", job_name="nightly")
-_BLOCK = re.compile(r"```(python|toml)\n(.*?)```", re.S)
+_BLOCK = re.compile(r"```(python|toml)\n(.*?)```", re.DOTALL)
 
 
 def blocks(text: str, lang: str = "python") -> list[str]:
@@ -43,14 +43,14 @@ def blocks(text: str, lang: str = "python") -> list[str]:
 def hook_examples() -> dict[str, list[str]]:
     """hook name → python blocks under its ``### name`` heading in hooks.md."""
     text = (DOCS / "hooks.md").read_text()
-    parts = re.split(r"^### (\w+)\n", text, flags=re.M)
+    parts = re.split(r"^### (\w+)\n", text, flags=re.MULTILINE)
     return {parts[i]: blocks(parts[i + 1]) for i in range(1, len(parts), 2)}
 
 
 def as_module(source: str) -> types.ModuleType:
     module = types.ModuleType(f"doc_example_{abs(hash(source))}")
     sys.modules[module.__name__] = module  # dataclasses & co. look their module up
-    exec(compile(source, f"<{module.__name__}>", "exec"), module.__dict__)
+    exec(compile(source, f"<{module.__name__}>", "exec"), module.__dict__)  # noqa: S102
     return module
 
 
@@ -93,7 +93,7 @@ def test_every_hook_has_docs_and_a_test() -> None:
 
     tested = set()
     for path in TESTS.rglob("*.py"):
-        tested |= set(re.findall(r"^\s*(?:async\s+)?def test_hook_(\w+)\(", path.read_text(), re.M))
+        tested |= set(re.findall(r"^\s*(?:async\s+)?def test_hook_(\w+)\(", path.read_text(), re.MULTILINE))
     for name in names:
         if name not in tested:
             problems.append(f"hook {name} has no test function named test_hook_{name} under tests/")

@@ -27,10 +27,13 @@ def test_lifecycle_hook_error_is_logged_and_does_not_stop_others(caplog) -> None
             calls.append((run.run_id, status))
 
     dispatcher = LifecycleDispatcher()
-    with plugin_registered(Works(), name="works"), plugin_registered(Broken(), name="broken"):
-        with caplog.at_level(logging.DEBUG, logger="orchestrator.plugins"):
-            dispatcher.on_run_end(RUN, None, RunStatus.FAILURE, None)
-            dispatcher.on_run_end(RUN, None, RunStatus.SUCCESS, None)
+    with (
+        plugin_registered(Works(), name="works"),
+        plugin_registered(Broken(), name="broken"),
+        caplog.at_level(logging.DEBUG, logger="orchestrator.plugins"),
+    ):
+        dispatcher.on_run_end(RUN, None, RunStatus.FAILURE, None)
+        dispatcher.on_run_end(RUN, None, RunStatus.SUCCESS, None)
     assert calls == [("r1", RunStatus.FAILURE), ("r1", RunStatus.SUCCESS)]
     assert dispatcher.errors[("broken", "on_run_end")] == 2
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -51,9 +54,11 @@ def test_lifecycle_hook_error_raises_in_strict_mode(monkeypatch) -> None:
         def on_step_start(self, run, step_key, asset_keys):
             raise KeyError("nope")
 
-    with plugin_registered(Broken(), name="broken"):
-        with pytest.raises(PluginError, match="plugin 'broken' raised in on_step_start"):
-            lifecycle.on_step_start(RUN, "s", [])
+    with (
+        plugin_registered(Broken(), name="broken"),
+        pytest.raises(PluginError, match="plugin 'broken' raised in on_step_start"),
+    ):
+        lifecycle.on_step_start(RUN, "s", [])
 
 
 def test_enabled_flags_follow_the_plugins() -> None:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from plugin_helpers import subprocess_env, unique
 
 from orchestrator.errors import PluginError
 from orchestrator.plugins import (
@@ -23,7 +24,6 @@ from orchestrator.plugins import (
     reset_plugins,
     unregister_plugin,
 )
-from plugin_helpers import subprocess_env, unique
 
 GOOD = """
 from orchestrator.plugins import hookimpl
@@ -91,15 +91,15 @@ def test_builtin_plugins_load_first_then_entry_points(
 
 
 def test_entry_points_load_sorted_by_name(make_dist, monkeypatch) -> None:
-    b, _ = make_dist(good("b"), entry_point="zeta")
-    a, _ = make_dist(good("a"), entry_point="alpha")
+    make_dist(good("b"), entry_point="zeta")
+    make_dist(good("a"), entry_point="alpha")
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", "zeta,alpha")
     assert [i.name for i in plugins_info()] == ["alpha", "zeta"]
 
 
 def test_orchestrator_plugins_env_restricts(make_dist, monkeypatch) -> None:
-    one, _ = make_dist(good("one"), name="plugin-one", entry_point="one")
-    two, _ = make_dist(good("two"), name="plugin-two", entry_point="two")
+    make_dist(good("one"), name="plugin-one", entry_point="one")
+    make_dist(good("two"), name="plugin-two", entry_point="two")
 
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", "one")
     reset_plugins()
@@ -162,9 +162,9 @@ raise RuntimeError("config file missing")
 def test_plugin_failing_to_import_is_reported_and_others_load(
     make_dist, monkeypatch, caplog
 ) -> None:
-    bad, _ = make_dist(BROKEN_IMPORT, name="broken-plugin", entry_point="broken")
-    bad2, _ = make_dist(BROKEN_AT_IMPORT_TIME, entry_point="explodes")
-    ok, _ = make_dist(good("fine"), entry_point="fine")
+    make_dist(BROKEN_IMPORT, name="broken-plugin", entry_point="broken")
+    make_dist(BROKEN_AT_IMPORT_TIME, entry_point="explodes")
+    make_dist(good("fine"), entry_point="fine")
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", "broken,explodes,fine")
     with caplog.at_level(logging.WARNING, logger="orchestrator.plugins"):
         assert get_io_manager("fine") is dict
@@ -191,7 +191,7 @@ def test_plugin_failing_to_import_is_reported_and_others_load(
 
 
 def test_strict_mode_raises_for_failing_plugin(make_dist, monkeypatch) -> None:
-    bad, _ = make_dist(BROKEN_IMPORT, entry_point="broken")
+    make_dist(BROKEN_IMPORT, entry_point="broken")
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", "broken")
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS_STRICT", "1")
     with pytest.raises(PluginError, match=r"plugin 'broken'.*import.*not_a_module_that_exists"):
@@ -313,7 +313,7 @@ def test_entry_point_can_name_an_object_in_a_module(make_dist, monkeypatch) -> N
 
     plugin = Plugin()
     """
-    name, module = make_dist(source, entry_point="objplugin", entry_value="{module}:plugin")
+    _name, module = make_dist(source, entry_point="objplugin", entry_value="{module}:plugin")
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", "objplugin")
     assert get_io_manager("from-object") is list
     [info] = plugins_info()
@@ -351,9 +351,13 @@ def test_runtime_registration_errors_raise_at_once() -> None:
 
 
 def test_public_api_is_sorted_and_importable() -> None:
-    import orchestrator.plugins as plugins
+    from orchestrator import plugins
 
-    assert plugins.__all__ == sorted(plugins.__all__)
+    def isort_style(name: str) -> tuple[int, str]:  # ruff RUF022: CONSTANTS, Classes, rest
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert plugins.__all__ == sorted(plugins.__all__, key=isort_style)
+    assert len(set(plugins.__all__)) == len(plugins.__all__)
     for name in plugins.__all__:
         assert getattr(plugins, name) is not None, name
     assert plugins.hookimpl.project_name == "orchestrator"

@@ -6,6 +6,7 @@ import logging
 import sys
 
 import pytest
+from plugin_helpers import unique
 
 from orchestrator.errors import PluginError
 from orchestrator.plugins import (
@@ -21,7 +22,6 @@ from orchestrator.plugins import (
     registrations,
     reset_plugins,
 )
-from plugin_helpers import unique
 
 BUILTIN = """
 from orchestrator.plugins import hookimpl
@@ -60,7 +60,7 @@ def test_third_party_plugin_overrides_a_builtin(builtin, make_dist, monkeypatch)
     def register_io_managers(register):
         register("fs", BetterFS, description="better files", override=True)
     """
-    name, module = make_dist(source, entry_point="better")
+    make_dist(source, entry_point="better")
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", "better")
     assert get_io_manager("fs").__name__ == "BetterFS"
     reg = io_managers()["fs"]
@@ -183,9 +183,8 @@ def test_failed_import_of_a_registration_shows_install_hint() -> None:
         def register_launchers(self, register):
             register("docker", "no_such_docker_sdk_xyz.launcher:DockerLauncher")
 
-    with plugin_registered(Docker(), name="fake-docker"):
-        with pytest.raises(PluginError) as info:
-            get_launcher("docker")
+    with plugin_registered(Docker(), name="fake-docker"), pytest.raises(PluginError) as info:
+        get_launcher("docker")
     message = str(info.value)
     assert "launcher 'docker' (registered by plugin 'fake-docker')" in message
     assert "No module named 'no_such_docker_sdk_xyz'" in message

@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from plugin_helpers import subprocess_env
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "examples" / "plugin-template"
@@ -67,7 +66,7 @@ def test_installed_template_is_listed(installed, tmp_path) -> None:
 def test_readme_commands_run_as_shown(installed, tmp_path) -> None:
     target, _ = installed
     readme = (TEMPLATE / "README.md").read_text()
-    console = re.search(r"## Try it\n\n```console\n(.*?)```", readme, re.S)
+    console = re.search(r"## Try it\n\n```console\n(.*?)```", readme, re.DOTALL)
     assert console, "README.md lost its 'Try it' console block"
     env = subprocess_env(target, ORCHESTRATOR_PLUGINS="notify")
     commands: list[tuple[str, list[str]]] = []

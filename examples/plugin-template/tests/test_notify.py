@@ -5,10 +5,10 @@ Run with ``pip install -e '.[test]' && pytest``.
 
 from __future__ import annotations
 
+import orchestrator_notify
 import pytest
 from click.testing import CliRunner
 
-import orchestrator_notify
 from orchestrator.asset_key import AssetKey
 from orchestrator.cli import cli
 from orchestrator.events import RunRecord, RunStatus
