@@ -27,6 +27,8 @@ docker info >/dev/null 2>&1 ||
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
+take_lock images  # checks below happen under the lock, so a waiting run sees the built image
+
 workdir="$(mktemp -d "${TMPDIR:-/var/tmp}/orchestrator-images.XXXXXX")"
 trap 'rm -rf "$workdir"' EXIT
 

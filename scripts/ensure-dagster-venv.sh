@@ -25,12 +25,25 @@ PY
 
 expected_versions="dagster==$DAGSTER_VERSION dagster-pipes==$DAGSTER_PIPES_VERSION dagster-dbt==$DAGSTER_DBT_VERSION"
 
-if [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
-    [[ "$(installed_versions)" == "$expected_versions" ]]; then
+venv_current() {
+    [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
+        [[ "$(installed_versions)" == "$expected_versions" ]]
+}
+
+if venv_current; then
+    log "dagster venv up to date: $venv ($expected_versions)"
+    exit 0
+fi
+take_lock "venv-$(printf '%s' "$venv" | cksum | cut -d' ' -f1)"
+if venv_current; then  # another run finished it while we waited for the lock
     log "dagster venv up to date: $venv ($expected_versions)"
     exit 0
 fi
 
+if [[ -x "$py" ]] && ! "$py" -c "pass" >/dev/null 2>&1; then
+    log "the venv's python at $py does not run (its base Python moved?); recreating"
+    rm -rf "$venv"
+fi
 if [[ -x "$py" ]]; then
     log "dagster venv at $venv is stale or incomplete (have: $(installed_versions || echo '?')); repairing"
 else

@@ -68,7 +68,8 @@ start_dockerd() {  # start_dockerd EXTRA-ARGS...
     mkdir -p "$(dirname "$dockerd_log")"
     log "starting dockerd $* (log: $dockerd_log)"
     # shellcheck disable=SC2086
-    setsid dockerd ${ORCH_DOCKERD_ARGS:-} "$@" >>"$dockerd_log" 2>&1 </dev/null &
+    # 9>&-: the daemon must not inherit (and so hold forever) our lock file descriptor.
+    setsid dockerd ${ORCH_DOCKERD_ARGS:-} "$@" >>"$dockerd_log" 2>&1 </dev/null 9>&- &
     DOCKERD_PID=$!
 }
 
@@ -77,6 +78,9 @@ show_log_tail() {
     tail -n 30 "$dockerd_log" >&2 || true
     printf -- '---\n' >&2
 }
+
+take_lock dockerd
+if engine_answers; then log "docker engine answers (started by another run)"; exit 0; fi
 
 if dockerd_running; then
     # A dockerd started by someone else (or a previous run) may still be coming up.

@@ -104,3 +104,18 @@ pip_run() {
     [[ -n "${ORCH_VERBOSE:-}" ]] && quiet=()
     "$python" -m pip "$@" "${quiet[@]}" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 }
+
+# take_lock NAME: hold an exclusive lock until the calling script exits, so two test runs on
+# one machine (several engineers, or a fixture running a script during a test run) do not build
+# the same image or venv at once. Waits up to ORCH_LOCK_TIMEOUT seconds (default 900).
+take_lock() {
+    local file="${ORCH_LOCK_DIR:-/tmp}/orchestrator-$1.lock"
+    command -v flock >/dev/null 2>&1 || return 0  # util-linux missing: run unlocked
+    exec 9>>"$file"
+    if ! flock -n 9; then
+        log "waiting for another run holding $file"
+        flock -w "${ORCH_LOCK_TIMEOUT:-900}" 9 ||
+            die "timed out waiting for the lock $file" \
+                "another scripts/test is still setting up; wait for it, or remove $file if none runs"
+    fi
+}
