@@ -123,6 +123,10 @@ _EXPORTS: dict[str, str] = {
     "TypeCheckError": "orchestrator.errors",
     "StepFailedError": "orchestrator.errors",
     "PipesError": "orchestrator.errors",
+    "IOManagerError": "orchestrator.errors",
+    "CheckFailedError": "orchestrator.errors",
+    "RunCanceledError": "orchestrator.errors",
+    "LauncherError": "orchestrator.errors",
     "PluginError": "orchestrator.errors",
     # plugins
     "hookimpl": "orchestrator.plugins.hookspecs",

@@ -165,6 +165,7 @@ class StepRun:
             iom = self._io_manager(iom_key, where)
             in_ctx = InputContext(name=in_name, step_key=step.key, run_id=self.rc.run_id,
                                   upstream_output=up_ctx, asset_key=up_ctx._asset_key,
+                                  dagster_type=self._input_type(in_name),
                                   partition_key=up_ctx._partition_key,
                                   metadata=step.op.ins[in_name].metadata if in_name in
                                   step.op.ins else None,
@@ -189,6 +190,7 @@ class StepRun:
                                log=self.log, resources=self.rc.resources)
             in_ctx = InputContext(name=in_name, step_key=step.key, run_id=self.rc.run_id,
                                   upstream_output=up, asset_key=key,
+                                  dagster_type=self._input_type(in_name),
                                   partition_key=self.rc.partition_key,
                                   log=self.log, resources=self.rc.resources)
             value = self._call_io(iom.load_input, in_ctx, where, iom_key)
@@ -199,6 +201,12 @@ class StepRun:
                                          "asset_key": key.to_user_string()}))
             return value
         raise DefinitionError(f"{where}: cannot load from {src!r}")  # pragma: no cover
+
+    def _input_type(self, in_name: str) -> Any:
+        in_def = self.step.op.ins.get(in_name)
+        if in_def is not None and in_def.dagster_type is not None:
+            return in_def.dagster_type
+        return self.step.op.signature.annotations.get(in_name)
 
     @staticmethod
     def _call_io(fn: Any, ctx: Any, where: str, iom_key: str) -> Any:
