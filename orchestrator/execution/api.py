@@ -472,12 +472,17 @@ def reexecute_run(instance: Any, parent_run_id: str, job: Any, *, from_failure: 
     else:
         full = build_graph_plan(job)
     run_conf = run_config if run_config is not None else parent.run_config
+    # the parent's process tags (pid, host) do not describe this run; callers' tags win
+    child_tags = {**{k: v for k, v in parent.tags.items()
+                     if k not in ("orchestrator/pid", "orchestrator/host")},
+                  **dict(kwargs.pop("tags", None) or {}),
+                  "orchestrator/parent_run_id": parent_run_id}
     if not from_failure:
         return execute_job(job, run_config=run_conf, resources=resources, instance=instance,
                            raise_on_error=raise_on_error, plan=full, asset_graph=graph,
                            parent_run_id=parent_run_id,
                            root_run_id=parent.root_run_id or parent_run_id,
-                           tags={**parent.tags, "orchestrator/parent_run_id": parent_run_id},
+                           tags=child_tags,
                            **kwargs)
     events = instance.run_storage.get_events(parent_run_id, event_types=[
         EventType.STEP_SUCCESS, EventType.HANDLED_OUTPUT, EventType.ASSET_MATERIALIZATION])
@@ -509,7 +514,7 @@ def reexecute_run(instance: Any, parent_run_id: str, job: Any, *, from_failure: 
     return execute_job(job, run_config=run_conf, resources=resources, instance=instance,
                        raise_on_error=raise_on_error, plan=plan, asset_graph=graph,
                        parent_run_id=parent_run_id, root_run_id=root,
-                       tags={**parent.tags, "orchestrator/parent_run_id": parent_run_id},
+                       tags=child_tags,
                        **kwargs)
 
 
