@@ -129,6 +129,11 @@ class PluginFailure:
         return text
 
 
+class _ApiVersionError(PluginError):
+    """The plugin's declared ORCHESTRATOR_PLUGIN_API is missing (strict), malformed or
+    not provided by this orchestrator."""
+
+
 @dataclass
 class _State:
     pm: pluggy.PluginManager
@@ -380,7 +385,7 @@ def _api_versions(obj: Any, name: str) -> tuple[int, ...] | None:
         isinstance(v, int) and not isinstance(v, bool) for v in declared
     ):
         return tuple(sorted(declared))
-    raise PluginError(
+    raise _ApiVersionError(
         f"plugin {name!r} declares ORCHESTRATOR_PLUGIN_API = {declared!r}; expected an int "
         f"such as {PLUGIN_API_VERSION} (or a tuple of the ints it supports)."
     )
@@ -435,13 +440,13 @@ def _validate(state: _State, obj: Any, name: str) -> tuple[tuple[int, ...] | Non
             if min(versions) > PLUGIN_API_VERSION
             else "upgrade the plugin to a release written for the newer API"
         )
-        raise PluginError(
+        raise _ApiVersionError(
             f"plugin {name!r} needs orchestrator plugin API {needs}, but this orchestrator "
             f"provides plugin API {PLUGIN_API_VERSION}. Fix: {action}, or install a "
             f"version of the plugin built for API {PLUGIN_API_VERSION}."
         )
     if versions is None and state.strict:
-        raise PluginError(
+        raise _ApiVersionError(
             f"plugin {name!r} does not declare which plugin API it was written for. "
             f"Fix: add ORCHESTRATOR_PLUGIN_API = {PLUGIN_API_VERSION} to the plugin "
             f"module (strict mode refuses undeclared plugins)."
@@ -482,7 +487,7 @@ def _add(
         if source == "runtime":
             raise
         error, tb = _format_exc(exc)
-        stage = "api version" if "plugin API" in str(exc) else "validation"
+        stage = "api version" if isinstance(exc, _ApiVersionError) else "validation"
         hint = (
             f"pip uninstall {dist_name}, or leave it out of {ENV_PLUGINS}."
             if dist_name and source != "builtin"

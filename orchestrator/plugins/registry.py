@@ -79,7 +79,7 @@ INSTALL_HINTS: dict[tuple[str, str], str] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Registration:
     """One registered name: the object, who registered it, and what it replaced.
 
@@ -103,7 +103,8 @@ class Registration:
         obj = self.obj
         if isinstance(obj, str):
             obj = _import_path(self, obj)
-        self._loaded, self._is_loaded = obj, True
+        object.__setattr__(self, "_loaded", obj)  # a cache; the registration is frozen
+        object.__setattr__(self, "_is_loaded", True)
         return obj
 
 

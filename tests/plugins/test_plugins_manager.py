@@ -233,6 +233,7 @@ def test_malformed_api_version_is_refused(make_dist, monkeypatch) -> None:
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", name)
     assert plugins_info() == []
     [failure] = plugin_failures()
+    assert failure.stage == "api version"
     assert "ORCHESTRATOR_PLUGIN_API = 'one'" in failure.error and "expected an int" in failure.error
 
 
