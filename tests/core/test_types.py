@@ -144,6 +144,14 @@ def test_nested_containers_name_the_path():
         "list with element 1 of type NoneType (None)")
 
 
+def test_elements_of_union_type():
+    assert ok(list[int | None], [1, None, 2])
+    assert why(list[int | None], [1, "x"]) == \
+        "expected list[int | None], got list with element 1 of type str ('x')"
+    assert ok(dict[str, int | str], {"a": 1, "b": "c"})
+    assert not ok(dict[str, int | str], {"a": 1.5})
+
+
 def test_sets_and_frozensets():
     assert ok(set[int], {1, 2})
     assert why(set[int], {"a"}) == "expected set[int], got set with element of type str ('a')"
