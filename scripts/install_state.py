@@ -36,7 +36,8 @@ def extras() -> list[str]:
 def _fingerprint() -> str:
     h = hashlib.sha256()
     h.update(PYPROJECT.read_bytes())
-    h.update(sys.executable.encode())
+    # The environment, not the spelling of the interpreter's name (python vs python3).
+    h.update(f"{sys.prefix}|{Path(sys.executable).resolve()}".encode())
     h.update(str(ROOT).encode())
     return h.hexdigest()
 

@@ -397,3 +397,38 @@ def test_ensure_docker_shows_the_log_tail_when_dockerd_dies(tmp_path):
     assert "iptables failed" in proc.stderr  # the daemon's own words, from its log
     assert "ERROR: dockerd exited before answering" in proc.stderr
     assert "How to fix:" in proc.stderr
+
+
+# ---- scripts/install_state.py ---------------------------------------------------------------
+
+
+def _install_state(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(infra.SCRIPTS / "install_state.py"), *args],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_install_state_lists_every_extra_in_pyproject():
+    import tomllib
+
+    with (infra.REPO_ROOT / "pyproject.toml").open("rb") as f:
+        defined = set(tomllib.load(f)["project"]["optional-dependencies"])
+    proc = _install_state("extras")
+    assert proc.returncode == 0
+    assert set(proc.stdout.strip().split(",")) == defined
+    assert {"dev", "all"} <= defined
+
+
+def test_install_state_needs_install_without_a_stamp_and_not_after_writing_one(tmp_path):
+    stamp = tmp_path / "stamp"
+    proc = _install_state("check", str(stamp))
+    assert proc.returncode == 1
+    assert "changed since the last install" in proc.stdout
+    assert _install_state("write", str(stamp)).returncode == 0
+    proc = _install_state("check", str(stamp))
+    # With a fresh stamp only real problems remain (none after ./scripts/test has installed).
+    assert "changed since the last install" not in proc.stdout
+    assert proc.returncode == (1 if proc.stdout.strip() else 0)
+    stamp.write_text("stale")
+    assert _install_state("check", str(stamp)).returncode == 1
