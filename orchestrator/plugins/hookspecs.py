@@ -243,7 +243,7 @@ def register_resources(register: Any) -> None:
 
 @hookspec
 def on_run_start(run: Any, instance: Any) -> None:
-    """Called when a run starts, after its `RUN_START` event is stored.
+    """Called when a run starts, before any of its steps executes.
 
     For observability plugins (lineage, alerting, metrics).
 
@@ -317,7 +317,7 @@ def on_run_end(run: Any, instance: Any, status: Any, error: Any) -> None:
 
 @hookspec
 def on_step_start(run: Any, step_key: str, asset_keys: Any) -> None:
-    """Called when a step starts, after its `STEP_START` event is stored.
+    """Called when a step starts, before its code runs.
 
     **Arguments**
 
@@ -350,7 +350,7 @@ def on_step_start(run: Any, step_key: str, asset_keys: Any) -> None:
 
 @hookspec
 def on_step_end(run: Any, step_key: str, asset_keys: Any, status: str, error: Any) -> None:
-    """Called when a step has finished, after its final event is stored.
+    """Called when a step has finished, after its outcome event is stored.
 
     **Arguments**
 
