@@ -61,6 +61,7 @@ __all__ = [
     "Field",
     "Noneable",
     "Permissive",
+    "PermissiveConfig",
     "ResolvedRunConfig",
     "RunConfig",
     "Shape",
@@ -1006,6 +1007,7 @@ def _resolve_model(schema: Any, value: Any, path: str, errors: list[str]) -> Any
                 if name in base.__dict__ and (name in base.model_fields_set
                                              or _contains_env(base.__dict__[name])
                                              or is_config_instance(base.__dict__[name]))}
+        data.update(base.__pydantic_extra__ or {})
     for name, info in cls.model_fields.items():
         if name not in data and _contains_env(info.default):
             data[name] = info.default  # an EnvVar given as the class default
@@ -1060,7 +1062,7 @@ def _needs_resolution(instance: Any) -> bool:
     private = instance.__pydantic_private__ or {}
     if private.get("_orch_deferred"):
         return True
-    for value in instance.__dict__.values():
+    for value in [*instance.__dict__.values(), *(instance.__pydantic_extra__ or {}).values()]:
         if _contains_env(value):
             return True
         if is_config_instance(value) and _needs_resolution(value):
@@ -1264,9 +1266,13 @@ def _validate_fields_early(cls: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     errors: list[str] = []
     values: dict[str, Any] = {}
     fields = cls.model_fields
+    allow_extra = cls.model_config.get("extra") == "allow"
     for key in data:
         if key not in fields:
-            errors.append(f"{cls.__name__}: unknown field {key!r}{_suggest(key, fields)}")
+            if allow_extra:
+                values[key] = data[key]
+            else:
+                errors.append(f"{cls.__name__}: unknown field {key!r}{_suggest(key, fields)}")
     for name, info in fields.items():
         if name not in data:
             continue
@@ -1442,11 +1448,23 @@ def _define_models() -> None:
             finally:
                 self.teardown_after_execution(context)
 
-    for model in (Config, ConfigurableResource):
+    class PermissiveConfig(Config):
+        """A Config that also accepts fields it does not declare (Dagster's name)::
+
+            class Options(PermissiveConfig):
+                verbose: bool = False
+
+            Options(verbose=True, color="auto").model_extra   # {"color": "auto"}
+        """
+
+        model_config = ConfigDict(extra="allow")
+
+    for model in (Config, ConfigurableResource, PermissiveConfig):
         model.__qualname__ = model.__name__
         model.__module__ = __name__
     globals()["Config"] = Config
     globals()["ConfigurableResource"] = ConfigurableResource
+    globals()["PermissiveConfig"] = PermissiveConfig
 
 
 class _Marker:
@@ -1462,7 +1480,7 @@ class _Marker:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Config", "ConfigurableResource"):
+    if name in ("Config", "ConfigurableResource", "PermissiveConfig"):
         _define_models()
         return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

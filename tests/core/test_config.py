@@ -201,6 +201,20 @@ def test_run_config_resource_instance_replaces_the_declared_one():
         assert res.store.bucket == "from-run"
 
 
+def test_permissive_config_keeps_extra_fields(env):
+    from orchestrator.config import PermissiveConfig
+
+    class Options(PermissiveConfig):
+        verbose: bool = False
+
+    assert resolve_config(Options, {"verbose": True, "color": "auto"}, "x").model_extra == {
+        "color": "auto"}
+    env("TEST_EXTRA_SECRET", "extra-secret-9")
+    built = resolve_config(Options(token=EnvVar("TEST_EXTRA_SECRET")), None, "x")
+    assert built.model_extra == {"token": "extra-secret-9"}
+    assert "extra-secret-9" not in repr(built)
+
+
 # -- dict-style schemas ----------------------------------------------------------------------
 
 
