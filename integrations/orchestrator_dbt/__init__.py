@@ -24,6 +24,7 @@ from .manifest import (
     load_manifest,
 )
 from .project import DbtProject
+from .specs import DbtSpecs, build_dbt_specs
 from .translator import DbtTranslator
 
 __all__ = [
@@ -34,8 +35,10 @@ __all__ = [
     "DbtNode",
     "DbtProject",
     "DbtProjectError",
+    "DbtSpecs",
     "DbtTest",
     "DbtTranslator",
+    "build_dbt_specs",
     "default_cache_dir",
     "load_manifest",
 ]

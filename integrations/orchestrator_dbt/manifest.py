@@ -1,7 +1,7 @@
 """Fast loading of dbt's ``manifest.json`` into a compact index, without importing dbt.
 
 The manifest is read with a JSON parser (``orjson`` when it is installed, else the standard
-``json`` module) and boiled down once to what the orchestrator needs: the models, seeds and
+``json`` module; ``ORCHESTRATOR_DBT_JSON=json`` forces the latter) and boiled down once to what the orchestrator needs: the models, seeds and
 snapshots that become assets, the sources that become external assets, the tests that become
 checks, and the groups. The index is cached on disk, keyed by the manifest's content hash, so the
 next load of an unchanged manifest only unpickles it::
@@ -20,6 +20,8 @@ cheap to pickle and to hand to a translator.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import pickle
@@ -344,7 +346,9 @@ def load_manifest(
                 ):
                     header = None  # a foreign or outdated cache file
                 elif header[2] == (st.st_size, st.st_mtime_ns):
-                    return _from_payload(mpath, header[3], pickle.load(f), "cache")
+                    with _gc_paused():
+                        payload = pickle.load(f)
+                    return _from_payload(mpath, header[3], payload, "cache")
         except FileNotFoundError:
             header = None
         except Exception:  # a corrupt or foreign cache file: ignore it, it is rewritten below
@@ -360,7 +364,7 @@ def load_manifest(
         if header[3] == sha:
             # Same content, new mtime (a `dbt parse` that changed nothing, a copy, a checkout).
             try:
-                with open(cache_file, "rb") as f:
+                with open(cache_file, "rb") as f, _gc_paused():
                     pickle.load(f)
                     payload = pickle.load(f)
             except Exception:
@@ -369,10 +373,30 @@ def load_manifest(
                 _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, payload)
                 return _from_payload(mpath, sha, payload, "cache")
 
-    payload = _build_payload(_parse_json(data, mpath), mpath)
+    with _gc_paused():
+        doc = _parse_json(data, mpath)
+        payload = _build_payload(doc, mpath)
+        del doc  # freed by reference counting, before the collector runs again
     if cache_file is not None:
         _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, payload)
     return _from_payload(mpath, sha, payload, "json")
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of acyclic objects.
+
+    Parsing a big manifest allocates containers by the million; each allocation burst triggers
+    a collection that walks everything allocated so far. None of it is cyclic garbage, so
+    pausing the collector roughly halves the parse and build time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _from_payload(path: Path, sha: str, payload: tuple[Any, ...], origin: str) -> DbtManifest:
@@ -404,10 +428,12 @@ def _write_cache(
 
 
 def _parse_json(data: bytes, path: Path) -> Any:
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - depends on the environment
-        orjson = None  # type: ignore[assignment]
+    orjson: Any = None
+    if os.environ.get("ORCHESTRATOR_DBT_JSON") != "json":  # "json": force the stdlib parser
+        try:
+            import orjson
+        except ImportError:  # pragma: no cover - depends on the environment
+            orjson = None
     import json
 
     try:

@@ -31,7 +31,7 @@ from typing import Any
 
 from orchestrator.asset_key import AssetKey
 
-from .manifest import DbtNode
+from .manifest import DbtNode, DbtTest
 
 __all__ = ["DbtTranslator"]
 
@@ -121,21 +121,74 @@ class DbtTranslator:
         """dbt tags as asset tags: ``["pii", "core"]`` becomes ``{"pii": "", "core": ""}``."""
         return {tag: "" for tag in node.tags}
 
+    def get_asset_spec(
+        self, node: DbtNode, key: AssetKey, deps: Sequence[Any], kinds: frozenset[str]
+    ) -> Any:
+        """The core ``AssetSpec`` of a node, from the other ``get_*`` methods.
+
+        ``key`` is :meth:`get_asset_key` of the node and ``deps`` the ``AssetDep`` of its
+        upstream nodes; ``kinds`` is ``{"dbt", <adapter>}``. Override to add or change fields.
+        """
+        from orchestrator.assets.spec import AssetSpec
+
+        return AssetSpec(
+            key,
+            deps=deps,
+            description=self.get_description(node),
+            metadata=self.get_metadata(node),
+            group_name=self.get_group_name(node),
+            code_version=self.get_code_version(node),
+            tags=self.get_tags(node),
+            owners=self.get_owners(node),
+            kinds=kinds,
+        )
+
+    def get_check_spec(self, test: DbtTest, asset_key: AssetKey) -> Any:
+        """The core ``AssetCheckSpec`` of a dbt test on the asset ``asset_key``.
+
+        The check is named after the dbt test and blocks downstream assets when the test's
+        severity is ``error``.
+        """
+        from orchestrator.assets.spec import AssetCheckSpec
+
+        metadata: dict[str, Any] = {
+            "dbt/unique_id": test.unique_id,
+            "dbt/test_kind": test.kind,
+            "dbt/test_name": test.test_name,
+            "dbt/severity": test.severity,
+        }
+        if test.column_name:
+            metadata["dbt/column_name"] = test.column_name
+        description = test.description or (
+            f"dbt {test.test_name} test on column {test.column_name}"
+            if test.column_name
+            else f"dbt {test.kind} test {test.name}"
+        )
+        return AssetCheckSpec(
+            name=test.name,
+            asset=asset_key,
+            description=description,
+            blocking=test.severity == "error",
+            metadata=metadata,
+        )
+
 
 def _table_schema(node: DbtNode) -> Any:
-    try:
-        from orchestrator.metadata import MetadataValue, TableColumn, TableSchema
-    except ImportError:
-        return {
-            "columns": [
-                {"name": c.name, "type": c.data_type or "unknown", "description": c.description}
-                for c in node.columns
-            ]
+    # The wire form of a table_schema value (what MetadataValue.table_schema(TableSchema(...))
+    # produces), built directly: thousands of models, each with a dozen columns.
+    columns = [
+        {
+            "name": c.name,
+            "type": c.data_type or "unknown",
+            "description": c.description or None,
+            "constraints": {"nullable": True, "unique": False, "other": []},
+            "tags": {},
         }
-    schema = TableSchema(
-        columns=tuple(
-            TableColumn(name=c.name, type=c.data_type or "unknown", description=c.description or None)
-            for c in node.columns
-        )
-    )
-    return MetadataValue.table_schema(schema)
+        for c in node.columns
+    ]
+    raw = {"columns": columns, "constraints": {"other": []}}
+    try:
+        from orchestrator.metadata import MetadataValue
+    except ImportError:  # pragma: no cover - the core always has it
+        return {"type": "table_schema", "raw_value": raw}
+    return MetadataValue("table_schema", raw)
