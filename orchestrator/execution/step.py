@@ -626,7 +626,23 @@ async def _collect_async(gen: Any) -> list[Any]:
 
 
 def run_step(step: Step, run_ctx: Any, retry_number: int = 0) -> StepOutcome:
-    return StepRun(step, run_ctx, retry_number).run()
+    """Run one attempt of a step, telling lifecycle plugins (if any listen)."""
+    try:
+        from ..plugins import lifecycle
+    except Exception:  # pragma: no cover - plugin system broken: run without hooks
+        lifecycle = None
+    if lifecycle is None or not lifecycle.enabled:
+        return StepRun(step, run_ctx, retry_number).run()
+    keys = [k.to_user_string() for k in step.asset_keys]
+    lifecycle.on_step_start(run_ctx.run, step.key, keys)
+    outcome: StepOutcome | None = None
+    try:
+        outcome = StepRun(step, run_ctx, retry_number).run()
+        return outcome
+    finally:
+        status = outcome.status if outcome is not None else "canceled"
+        lifecycle.on_step_end(run_ctx.run, step.key, keys, status,
+                              outcome.error if outcome is not None else None)
 
 
 def check_evaluations_from_events(events: list[Event]) -> list[AssetCheckEvaluation]:
