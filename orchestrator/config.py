@@ -36,7 +36,6 @@ from __future__ import annotations
 import copy
 import enum
 import os
-import sys
 import typing
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -263,7 +262,7 @@ class Field:
 
 
 class Shape:
-    """A mapping with fixed fields; a plain dict schema ``{"a": int}`` means ``Shape({"a": int})``."""
+    """A mapping with fixed fields; the dict schema ``{"a": int}`` means ``Shape({"a": int})``."""
 
     __slots__ = ("description", "fields")
     permissive = False
@@ -311,7 +310,9 @@ def type_label(schema: Any) -> str:
     if isinstance(schema, Noneable):
         return f"{type_label(schema.inner)} | None"
     if isinstance(schema, Shape):
-        return "a mapping with fields " + ", ".join(repr(k) for k in schema.fields) if schema.fields else "a mapping"
+        if not schema.fields:
+            return "a mapping"
+        return "a mapping with fields " + ", ".join(repr(k) for k in schema.fields)
     if isinstance(schema, Mapping):
         return type_label(Shape(schema))
     if isinstance(schema, list) and len(schema) == 1:
@@ -509,7 +510,8 @@ def _resolve_shape(shape: Shape, value: Any, path: str, errors: list[str]) -> An
             continue
         if isinstance(field_schema, Noneable):
             result[name] = None
-        elif isinstance(field_schema, (Mapping, Shape)) and not _has_required(field_schema) or is_config_class(field_schema) and not _model_has_required(field_schema):
+        elif (isinstance(field_schema, (Mapping, Shape)) and not _has_required(field_schema)
+              or is_config_class(field_schema) and not _model_has_required(field_schema)):
             result[name] = _resolve(field_schema, {}, where, errors)
         elif field_schema is Any or field_schema is None:
             continue
@@ -871,7 +873,7 @@ def _annotation_doc(annotation: Any) -> dict[str, Any]:
         return _annotation_doc(args[0])
     if origin is typing.Literal:
         return {"enum": list(args)}
-    if origin is typing.Union or (sys.version_info >= (3, 10) and _is_union_type(origin)):
+    if origin is typing.Union or _is_union_type(origin):
         return {"anyOf": [_annotation_doc(a) for a in args]}
     if origin in (list, tuple, set, frozenset):
         doc: dict[str, Any] = {"type": "array"}
@@ -915,16 +917,9 @@ def _model_doc(schema: Any) -> dict[str, Any]:
         props[name] = doc
     doc = {"type": "object", "title": cls.__name__, "properties": props, "required": required,
            "additionalProperties": False}
-    if cls.__doc__ and cls.__doc__ is not _model_base_doc(cls):
+    if cls.__doc__:  # a class's own docstring (class docstrings are not inherited)
         doc["description"] = " ".join(cls.__doc__.split())
     return doc
-
-
-def _model_base_doc(cls: type) -> str | None:
-    for base in cls.__mro__[1:]:
-        if base.__doc__:
-            return base.__doc__ if cls.__doc__ == base.__doc__ else None
-    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -954,7 +949,7 @@ def _instance_fields(instance: Any, redacted: bool = False) -> dict[str, Any]:
     values = {name: instance.__dict__[name] for name in type(instance).model_fields
               if name in instance.__dict__}
     if redacted:
-        env = instance.__pydantic_private__.get("_orch_env") if instance.__pydantic_private__ else None
+        env = (instance.__pydantic_private__ or {}).get("_orch_env")
         for loc, name in (env or {}).items():
             _replace_at(values, loc, _marker(name))
         values = {k: redact_config(v) for k, v in values.items()}
@@ -967,16 +962,23 @@ def _redacted_fields(instance: Any) -> dict[str, Any]:
 
 
 def _replace_at(values: Any, loc: tuple[Any, ...], replacement: Any) -> None:
+    """Put ``replacement`` at ``loc`` inside nested dicts/lists, copying containers on the way
+    (so the caller's data is not changed)."""
+
+    def has(container: Any, key: Any) -> bool:
+        if isinstance(container, dict):
+            return key in container
+        return isinstance(container, list) and isinstance(key, int) and key < len(container)
+
     target = values
     for part in loc[:-1]:
-        if isinstance(target, dict) and part in target or isinstance(target, list) and isinstance(part, int) and part < len(target):
-            target[part] = copy.copy(target[part]) if isinstance(target[part], (dict, list)) else target[part]
-            target = target[part]
-        else:
+        if not has(target, part):
             return
-    last = loc[-1]
-    if isinstance(target, dict) and last in target or isinstance(target, list) and isinstance(last, int) and last < len(target):
-        target[last] = replacement
+        if isinstance(target[part], (dict, list)):
+            target[part] = copy.copy(target[part])
+        target = target[part]
+    if has(target, loc[-1]):
+        target[loc[-1]] = replacement
 
 
 def _resolve_model(schema: Any, value: Any, path: str, errors: list[str]) -> Any:
@@ -1013,7 +1015,8 @@ def _resolve_model(schema: Any, value: Any, path: str, errors: list[str]) -> Any
             data[name] = info.default  # an EnvVar given as the class default
     for key, item in overrides.items():
         current = data.get(key, _MISSING)
-        if is_config_instance(current) and isinstance(item, Mapping) and _env_ref_name(item) is None:
+        if (is_config_instance(current) and isinstance(item, Mapping)
+                and _env_ref_name(item) is None):
             data[key] = _resolve_model(current, item, _join(path, key), errors)
         else:
             data[key] = item
@@ -1213,7 +1216,8 @@ def _walk_loc(
             members = [a for a in typing.get_args(annotation) if a is not type(None)]
             from orchestrator.types import type_name
 
-            match = [m for m in members if type_name(m) == part or getattr(m, "__name__", None) == part]
+            match = [m for m in members
+                     if type_name(m) == part or getattr(m, "__name__", None) == part]
             annotation = match[0] if match else Any
             continue
         if part == "[key]":

@@ -316,7 +316,9 @@ def type_name(annotation: Any) -> str:
             return "Callable"
         return f"{base}[{', '.join(type_name(a) for a in args)}]"
     if isinstance(annotation, type):
-        return annotation.__qualname__ if annotation.__module__ != "builtins" else annotation.__name__
+        if annotation.__module__ == "builtins":
+            return annotation.__name__
+        return annotation.__qualname__
     supertype = getattr(annotation, "__supertype__", None)  # NewType
     if supertype is not None:
         return getattr(annotation, "__name__", str(annotation))

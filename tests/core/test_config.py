@@ -278,7 +278,8 @@ def test_bad_schemas_are_reported():
 def test_config_class_inside_dict_schema():
     result = resolve_config({"load": LoadConfig}, {"load": {"path": "p"}}, "x")
     assert result == {"load": LoadConfig(path="p")}
-    assert errors_of({"load": LoadConfig}, {"load": {}}, "x") == ["x.load.path: required field missing"]
+    assert errors_of({"load": LoadConfig}, {"load": {}}, "x") == [
+        "x.load.path: required field missing"]
 
 
 # -- EnvVar and secrets ----------------------------------------------------------------------
@@ -312,7 +313,8 @@ def test_secrets_never_show_in_repr_str_or_redacted_config(env):
         assert "<EnvVar TEST_API_KEY_2>" in text
     assert redact_config(built)["api_key"] == "<EnvVar TEST_API_KEY_2>"
     assert redact_config({"nested": ["s3cr3t-value-2"]}) == {"nested": ["<EnvVar TEST_API_KEY_2>"]}
-    assert redact_config("postgres://u:s3cr3t-value-2@h") == "postgres://u:<EnvVar TEST_API_KEY_2>@h"
+    assert redact_config("postgres://u:s3cr3t-value-2@h") == \
+        "postgres://u:<EnvVar TEST_API_KEY_2>@h"
     assert repr(EnvVar("X")) == "EnvVar('X')"
 
 
@@ -446,7 +448,8 @@ def test_validate_run_config_collects_every_problem():
 
 
 def test_validate_run_config_returns_each_config():
-    db = ResourceDefinition(lambda c: None, config_schema={"url": str, "pool": Field(int, default_value=4)})
+    db = ResourceDefinition(lambda c: None,
+                            config_schema={"url": str, "pool": Field(int, default_value=4)})
     resolved = validate_run_config(
         RunConfig(ops={"load": LoadConfig(path="p")}, resources={"db": {"config": {"url": "u"}}}),
         op_schemas={"load": LoadConfig, "plain": None, "count": {"n": Field(int, default_value=1)}},
@@ -516,8 +519,8 @@ def test_config_schema_doc_for_config_class_and_resource_instance():
     doc = config_schema_doc(LoadConfig)
     assert doc["title"] == "LoadConfig"
     assert doc["required"] == ["path"]
-    assert doc["properties"]["limit"] == {"type": "integer", "description": "How many rows to load.",
-                                          "default": 10}
+    assert doc["properties"]["limit"] == {
+        "type": "integer", "description": "How many rows to load.", "default": 10}
     assert doc["properties"]["path"] == {"type": "string",
                                          "description": "Where the rows come from."}
     nested = config_schema_doc(Outer)

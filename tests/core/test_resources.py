@@ -144,7 +144,8 @@ def test_teardown_failure_is_reported_and_other_teardowns_still_run():
         yield "flaky"
         raise OSError("disk gone")
 
-    with pytest.raises(ResourceError, match="resource 'flaky' failed to tear down: OSError: disk gone"):
+    with pytest.raises(ResourceError,
+                       match="resource 'flaky' failed to tear down: OSError: disk gone"):
         with build_resources({"a": make_logged(log, "a"), "flaky": flaky}):
             pass
     assert log[-1] == "down a"
@@ -534,7 +535,7 @@ def test_run_config_validation_with_a_shared_nested_resource(tmp_path: Path):
         assert res.db.query("select count(*) from reports") == [(0,)]
 
 
-# -- the examples in docs/concepts/resources.md run -------------------------------------------------
+# -- the examples in docs/concepts/resources.md run ------------------------------------------
 
 _DOC = Path(__file__).resolve().parents[2] / "docs" / "concepts" / "resources.md"
 

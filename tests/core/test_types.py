@@ -178,7 +178,8 @@ def test_dicts_check_keys_and_values():
     assert ok(dict[str, int], {"a": 1})
     assert why(dict[str, int], {"a": "1"}) == \
         "expected dict[str, int], got dict with value at key 'a' of type str ('1')"
-    assert why(dict[str, int], {1: 1}) == "expected dict[str, int], got dict with key of type int (1)"
+    assert why(dict[str, int], {1: 1}) == \
+        "expected dict[str, int], got dict with key of type int (1)"
     assert why(dict[str, int], [("a", 1)]) == "expected dict[str, int], got list ([('a', 1)])"
 
 
