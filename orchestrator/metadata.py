@@ -149,31 +149,27 @@ class MetadataValue:
 
 
 def _infer(value: Any) -> dict[str, Any]:
+    """Core objects (MetadataValue, TableSchema, AssetKey) here; plain values through the
+    protocol's inference (pipes_protocol), the one place both sides share."""
     if isinstance(value, MetadataValue):
         return value.to_wire()
-    if value is None:
-        return {"type": "null", "raw_value": None}
-    if isinstance(value, bool):
-        return {"type": "bool", "raw_value": value}
-    if isinstance(value, int):
-        return {"type": "int", "raw_value": value}
-    if isinstance(value, float):
-        return {"type": "float", "raw_value": value}
-    if isinstance(value, str):
-        return {"type": "text", "raw_value": value}
     if isinstance(value, TableSchema):
         return MetadataValue.table_schema(value).to_wire()
-    if isinstance(value, Mapping) and set(value) == {"type", "raw_value"}:
-        return {"type": value["type"], "raw_value": value["raw_value"]}
-    if isinstance(value, (list, tuple, dict)):
-        return {"type": "json", "raw_value": _jsonable(value)}
-    if hasattr(value, "__fspath__"):
-        return {"type": "path", "raw_value": str(value)}
     from .asset_key import AssetKey
 
     if isinstance(value, AssetKey):
         return {"type": "asset", "raw_value": value.to_user_string()}
-    return {"type": "text", "raw_value": repr(value)}
+    from pipes_protocol import ProtocolError, infer_metadata_entry
+
+    if isinstance(value, (set, frozenset)):
+        value = sorted(value, key=repr)
+    try:
+        entry = infer_metadata_entry(value)
+    except ProtocolError:
+        return {"type": "text", "raw_value": repr(value)}
+    if entry["type"] == "json":
+        entry["raw_value"] = _jsonable(entry["raw_value"])
+    return entry
 
 
 def _jsonable(value: Any) -> Any:
