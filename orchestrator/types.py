@@ -336,11 +336,17 @@ def _class_matcher(cls: type) -> _Matcher:
     return match
 
 
+def _is_inspect_empty(annotation: Any) -> bool:
+    """``inspect.Parameter.empty`` means "no annotation" (recognised without importing inspect)."""
+    return (isinstance(annotation, type) and annotation.__name__ == "_empty"
+            and annotation.__module__ == "inspect")
+
+
 def _compile(annotation: Any) -> _Matcher | None:
     """Build a matcher for ``annotation``; None means no check is needed (or possible)."""
     if annotation is None or annotation is type(None):
         return lambda v, _c: None if v is None else _got(v)
-    if annotation is Any or annotation is object:
+    if annotation is Any or annotation is object or _is_inspect_empty(annotation):
         return None
     if isinstance(annotation, (str, typing.ForwardRef, typing.TypeVar)):
         return None

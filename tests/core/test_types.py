@@ -52,6 +52,13 @@ def test_unchecked_annotations_return_none(annotation):
     assert check_type(annotation, object()).success
 
 
+def test_inspect_empty_means_no_annotation():
+    import inspect
+
+    assert type_checker_for(inspect.Parameter.empty) is None
+    assert type_checker_for(inspect.Signature.empty) is None
+
+
 def test_non_runtime_protocol_is_skipped_but_runtime_protocol_is_checked():
     class Closer(Protocol):
         def close(self) -> None: ...
