@@ -411,3 +411,42 @@ with open_pipes() as pipes:
     out = host.messages()[1]["params"]
     assert out["format"] == "parquet"
     assert pq.read_table(out["url"]).to_pydict() == {"id": [1, 2], "name": ["a", "b"]}
+
+
+def test_import_pulls_in_nothing_heavy():
+    """The import-cost budget, checked by behaviour (not by a timing): no json, zlib, threading,
+    logging, fsspec or orchestrator module is loaded by ``import pipes_client``."""
+    code = ("import sys; before = set(sys.modules); import pipes_client; "
+            "print('\\n'.join(sorted(set(sys.modules) - before)))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_PIPES", "PIPES_"))}
+    env["PYTHONPATH"] = str(REPO)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    allowed_prefixes = ("pipes_client", "pipes_protocol")
+    extra = [m for m in out if not m.startswith(allowed_prefixes)
+             and m not in {"__future__", "math"}]
+    assert extra == [], extra
+
+
+def test_public_api_matches_dagster_pipes_names():
+    import pipes_client
+
+    assert pipes_client.__all__ == sorted(pipes_client.__all__)
+    for name in pipes_client.__all__:
+        assert getattr(pipes_client, name) is not None
+    ctx_api = {"get", "is_initialized", "asset_key", "asset_keys", "partition_key",
+               "partition_key_range", "partition_time_window", "run_id", "job_name",
+               "retry_number", "extras", "get_extra", "code_version", "code_version_by_asset_key",
+               "provenance", "provenance_by_asset_key", "log", "report_asset_materialization",
+               "report_asset_check", "report_custom_message", "close", "is_closed",
+               "is_asset_step", "is_partition_step", "log_external_stream"}
+    assert ctx_api <= set(dir(pipes_client.PipesContext))
+    assert pipes_client.open_dagster_pipes is pipes_client.open_pipes
+
+
+@pytest.mark.slow
+def test_import_benchmark_script_runs():
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_pipes_client_import.py"),
+                          "--runs", "2"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "import pipes_client over bare interpreter" in out.stdout

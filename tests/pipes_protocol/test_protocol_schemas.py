@@ -84,3 +84,12 @@ def test_one_params_schema_per_method():
         with open(os.path.join(schema_path(), f"params_{method}.json")) as fh:
             schema = json.load(fh)
         assert set(schema.get("properties", {})) == set(spec), method
+
+
+def test_client_call_vectors_expect_schema_valid_messages(validator):
+    doc = load_vectors("client_calls")
+    validator("context").validate(doc["context"])
+    v = validator("message")
+    for case in doc["cases"]:
+        for msg in case.get("expect", []):
+            v.validate({"__dagster_pipes_version": "0.1", **msg})
