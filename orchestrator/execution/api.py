@@ -484,18 +484,14 @@ def reexecute_run(instance: Any, parent_run_id: str, job: Any, *, from_failure: 
                            root_run_id=parent.root_run_id or parent_run_id,
                            tags=child_tags,
                            **kwargs)
-    events = instance.run_storage.get_events(parent_run_id, event_types=[
-        EventType.STEP_SUCCESS, EventType.HANDLED_OUTPUT, EventType.ASSET_MATERIALIZATION])
-    succeeded = {e.step_key for e in events if e.event_type is EventType.STEP_SUCCESS}
     if parent.status is RunStatus.SUCCESS:
         raise DefinitionError(f"run {parent_run_id} succeeded; there is no failure to "
                               f"re-execute from (use from_failure=False to run it again)")
     root = parent.root_run_id or parent_run_id
-    origin: dict[str, str] = {k: parent_run_id for k in succeeded}
-    # steps that succeeded in the parent may themselves come from an earlier run
-    for e in events:
-        if e.event_type is EventType.HANDLED_OUTPUT and e.data.get("origin_run_id"):
-            origin[e.step_key] = e.data["origin_run_id"]
+    # step key → the run that holds its outputs (the parent, or an earlier run for steps
+    # the parent itself reused)
+    origin = _reusable_steps(instance.run_storage, parent)
+    succeeded = set(origin)
     plan = ExecutionPlan(steps={}, job_name=full.job_name)
     for key in full.topo_order():
         s = full.steps[key]
@@ -516,6 +512,26 @@ def reexecute_run(instance: Any, parent_run_id: str, job: Any, *, from_failure: 
                        parent_run_id=parent_run_id, root_run_id=root,
                        tags=child_tags,
                        **kwargs)
+
+
+def _reusable_steps(storage: Any, run: RunRecord) -> dict[str, str]:
+    """Steps whose outputs a re-execution of ``run`` can reuse, with the run holding them:
+    the steps that succeeded in ``run``, plus those ``run`` did not execute because it
+    reused them from its own parent (and so on up to the root run)."""
+    events = storage.get_events(run.run_id, event_types=[EventType.STEP_START,
+                                                          EventType.STEP_SUCCESS])
+    started = {e.step_key for e in events if e.event_type is EventType.STEP_START}
+    origin: dict[str, str] = {}
+    if run.parent_run_id and run.step_keys_to_execute is not None:
+        grand = storage.get_run(run.parent_run_id)
+        if grand is not None:
+            executed = set(run.step_keys_to_execute) | started
+            origin.update({k: r for k, r in _reusable_steps(storage, grand).items()
+                           if k not in executed})
+    for e in events:
+        if e.event_type is EventType.STEP_SUCCESS and e.step_key:
+            origin[e.step_key] = run.run_id
+    return origin
 
 
 def _rebind(src: Any, succeeded: set[str], origin: Mapping[str, str]) -> Any:
