@@ -551,7 +551,9 @@ def test_config_module_imports_pydantic_only_when_config_classes_are_used():
         "from orchestrator.config import Config\n"
         "print('pydantic' in sys.modules, Config.__module__, Config.__qualname__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    repo = Path(__file__).resolve().parents[2]  # this checkout, whatever is installed
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=repo)
     assert out.stdout.split("\n")[:2] == ["False", "True orchestrator.config Config"]
 
 

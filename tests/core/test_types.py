@@ -379,7 +379,9 @@ def test_long_values_are_shortened_in_messages():
 def test_importing_types_does_not_import_pydantic():
     code = ("import sys, orchestrator.types, orchestrator.resources; "
             "print('pydantic' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    repo = Path(__file__).resolve().parents[2]  # this checkout, whatever is installed
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=repo)
     assert out.stdout.strip() == "False"
 
 
