@@ -32,6 +32,15 @@ __all__ = ["LAZY_COMMANDS", "OrchestratorGroup", "cli", "main"]
 #: Built-in subcommands: name → ("module:attribute", short help). One line per command.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("orchestrator.cli.plugins_cmd:plugins", "Inspect installed plugins."),
+    "materialize": ("orchestrator.cli.materialize_cmd:materialize",
+                    "Materialize a selection of assets in this process."),
+    "job": ("orchestrator.cli.job_cmd:job", "List and execute jobs."),
+    "runs": ("orchestrator.cli.runs_cmd:runs", "List, show, re-execute and cancel runs."),
+    "assets": ("orchestrator.cli.assets_cmd:assets",
+               "List assets; show one asset's details and history."),
+    "definitions": ("orchestrator.cli.definitions_cmd:definitions",
+                    "Validate and show code locations' definitions."),
+    "config": ("orchestrator.cli.config_cmd:config", "Show the run config schemas of jobs."),
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -134,20 +143,24 @@ def _version() -> str:
 @click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
-    default="WARNING",
-    show_default=True,
+    default=None,
     envvar="ORCHESTRATOR_LOG_LEVEL",
-    help="Log level of messages written to stderr (env: ORCHESTRATOR_LOG_LEVEL).",
+    help="Log level: of the run events printed by runs (default INFO) and of the "
+         "orchestrator's own messages on stderr (default WARNING) "
+         "(env: ORCHESTRATOR_LOG_LEVEL).",
 )
 @click.version_option(version=None, package_name="orchestrator", prog_name="orchestrator",
                       message="%(prog)s %(version)s")
-def cli(log_level: str) -> None:
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
     """orchestrator: a slim data orchestrator.
 
+    Point commands at your code with -f file.py, -m package.module or a workspace.yaml.
     Run `orchestrator COMMAND --help` for a command's options.
     """
+    ctx.ensure_object(dict)["log_level"] = log_level.upper() if log_level else None
     logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
+        level=getattr(logging, (log_level or "WARNING").upper()),
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

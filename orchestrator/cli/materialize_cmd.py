@@ -1,0 +1,51 @@
+"""``orchestrator materialize``: run a selection of assets in this process.
+
+::
+
+    $ orchestrator materialize -f definitions.py --select '*'
+    $ orchestrator materialize -m my_pkg.defs --select '+continent_stats' --config run.yaml \\
+          --tags team=data --partition 2024-01-01
+
+The run is recorded in the persistent instance (``$ORCHESTRATOR_HOME``); the command prints
+the run id and exits 0 on success, 1 on failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ._common import (config_option, execute_and_report, json_option, load_one,
+                      location_options, parse_tags, pop_location_args, tags_option)
+
+__all__ = ["materialize"]
+
+
+@click.command()
+@click.option("-s", "--select", "selection", required=True, metavar="SELECTION",
+              help="Assets to materialize: '*' (all), 'name', '+name' (with upstream), "
+                   "'name*' (with downstream), 'group:finance', 'a,b'.")
+@config_option
+@tags_option
+@click.option("--partition", metavar="KEY", help="Partition key to materialize.")
+@json_option
+@location_options
+@click.pass_context
+def materialize(ctx: click.Context, selection: str, config_file: str | None,
+                tags: tuple[str, ...], partition: str | None, as_json: bool,
+                **kwargs: Any) -> None:
+    """Materialize a selection of assets in this process."""
+    from orchestrator.execution.api import execute_job
+
+    user_tags = parse_tags(tags)
+    origin, defs = load_one(pop_location_args(kwargs))
+    job = defs.asset_job(selection)
+
+    def run(**extra: Any) -> Any:
+        return execute_job(job, run_config=config_file, instance=extra["instance"],
+                           tags={**user_tags, **extra["tags"]}, partition_key=partition,
+                           raise_on_error=False, log_level=extra["log_level"],
+                           code_location=origin.pointer, extra_sinks=extra["extra_sinks"])
+
+    execute_and_report(ctx, run, as_json=as_json, what="materialize")

@@ -1,0 +1,115 @@
+"""Cancelling a run from another process (``orchestrator runs cancel RUN_ID``).
+
+A run started by the CLI records the executing process in its tags
+(:data:`PID_TAG`, :data:`HOST_TAG`). :func:`cancel_run` marks the run CANCELING and sends
+that process SIGTERM; the run's process then stops its steps (external processes
+included, through their launchers' cancel), records ``RUN_CANCELED`` and exits::
+
+    from orchestrator.execution.cancel import cancel_run
+
+    outcome = cancel_run(instance, run_id)          # "signaled", "marked_canceled"
+    wait_for_run_end(instance, run_id, timeout=30)   # the final RunRecord, or None
+
+A run whose process is gone (crashed, killed with SIGKILL, machine restarted) is marked
+CANCELED directly, so it does not stay "STARTED" for ever.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+from ..errors import OrchestratorError
+from ..events import Event, EventType, RunRecord, RunStatus
+
+__all__ = ["HOST_TAG", "PID_TAG", "cancel_run", "process_tags", "run_process_alive",
+           "wait_for_run_end"]
+
+#: Run tag: the pid of the process executing the run.
+PID_TAG = "orchestrator/pid"
+#: Run tag: the host name of the machine executing the run.
+HOST_TAG = "orchestrator/host"
+
+
+def process_tags() -> dict[str, str]:
+    """The tags that let :func:`cancel_run` find this process (give them to execute_job)."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def _pid_of(run: RunRecord) -> int | None:
+    raw = run.tags.get(PID_TAG)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def run_process_alive(run: RunRecord) -> bool | None:
+    """Whether the process recorded for ``run`` is alive; None when it cannot be known
+    (no pid recorded, or the run executes on another host)."""
+    pid = _pid_of(run)
+    if pid is None or run.tags.get(HOST_TAG, socket.gethostname()) != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cancel_run(instance: Any, run_id: str, *, reason: str = "cancel requested") -> str:
+    """Ask the process executing ``run_id`` to stop.
+
+    Returns ``"signaled"`` (SIGTERM sent; the run records CANCELED when it has stopped) or
+    ``"marked_canceled"`` (nothing was running it: the run is now CANCELED). Raises
+    :class:`~orchestrator.errors.OrchestratorError` for an unknown or finished run, and for
+    a run executing on another host.
+    """
+    storage = instance.run_storage
+    run = storage.get_run(run_id)
+    if run is None:
+        raise OrchestratorError(f"no run {run_id!r} in the instance at {instance.home}; "
+                                f"list runs with `orchestrator runs list`")
+    if run.status.is_finished:
+        raise OrchestratorError(f"run {run_id} already finished ({run.status.value}); there is "
+                                f"nothing to cancel")
+    pid = _pid_of(run)
+    host = run.tags.get(HOST_TAG)
+    if pid is not None and host is not None and host != socket.gethostname():
+        raise OrchestratorError(
+            f"run {run_id} executes on host {host!r} (pid {pid}), not on this one "
+            f"({socket.gethostname()!r}); run `orchestrator runs cancel` there")
+    if run.status is not RunStatus.CANCELING:
+        storage.store_events([Event(EventType.RUN_CANCELING, run_id, level=30,
+                                    message=f"canceling run: {reason}"
+                                            + (f" (SIGTERM to pid {pid})" if pid else ""))])
+    alive = run_process_alive(run) if pid is not None else False
+    if alive and pid is not None and pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGTERM)
+            return "signaled"
+        except ProcessLookupError:
+            pass
+    why = (f"its process (pid {pid}) is gone" if pid is not None
+           else "no process is recorded for it")
+    storage.store_events([Event(EventType.RUN_CANCELED, run_id, level=30,
+                                message=f"run canceled: {reason}; {why}")])
+    return "marked_canceled"
+
+
+def wait_for_run_end(instance: Any, run_id: str, timeout: float = 30.0,
+                     poll: float = 0.1) -> RunRecord | None:
+    """Poll until ``run_id`` is finished; the final record, or None after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = instance.run_storage.get_run(run_id)
+        if run is not None and run.status.is_finished:
+            return run
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(poll)
