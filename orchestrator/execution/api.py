@@ -112,7 +112,7 @@ def _flatten_ops_config(ops: Mapping[str, Any], prefix: str = "") -> dict[str, A
 def _resolve_run_config(job: Any, plan: ExecutionPlan, run_config: Any,
                         resource_defs: Mapping[str, Any]) -> tuple[Any, dict[str, Any], dict]:
     from ..config import load_run_config, redact_config, validate_run_config
-    from ..resources import resource_config_schema
+    from ..resources import resource_schemas_for
 
     raw = load_run_config(run_config)
     if job.config is not None and not raw:
@@ -134,7 +134,7 @@ def _resolve_run_config(job: Any, plan: ExecutionPlan, run_config: Any,
     op_schemas: dict[str, Any] = {}
     for s in list(plan.steps.values()) + list(plan.templates.values()):
         op_schemas[s.handle] = s.op.config_schema
-    resource_schemas = {k: resource_config_schema(v) for k, v in resource_defs.items()}
+    resource_schemas = resource_schemas_for(resource_defs)
     resolved = validate_run_config(raw, op_schemas, resource_schemas)
     return resolved, input_config, redact_config(raw)
 
