@@ -61,10 +61,10 @@ class PipesLogger:
         self.level = 10
         self.name = "pipes"
 
-    def setLevel(self, level: int | str) -> None:  # noqa: N802 (logging's name)
+    def setLevel(self, level: int | str) -> None:
         self.level = _LEVELS.get(str(level).upper(), level) if isinstance(level, str) else level
 
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802
+    def isEnabledFor(self, level: int) -> bool:
         return level >= self.level
 
     def log(self, level: int | str, msg: object, *args: object) -> None:
@@ -605,9 +605,9 @@ class PipesContext:
     def forward_logging(self, logger: Any = None, level: int | str = "INFO") -> Any:
         """Send records of a Python ``logging`` logger (root by default) to the host as ``log``
         messages until the context closes. Returns the installed handler."""
-        from ._logging import PipesLoggingHandler
-
         import logging
+
+        from ._logging import PipesLoggingHandler
 
         handler = PipesLoggingHandler(self, level=level)
         target = logger if logger is not None else logging.getLogger()
@@ -665,7 +665,7 @@ def _serialize(value: Any, fmt: str, method: str) -> bytes:
 
 def _write_bytes(url: str, data: bytes, method: str) -> None:
     if "://" not in url or url.startswith("file://"):
-        path = url[7:] if url.startswith("file://") else url
+        path = url.removeprefix("file://")
         try:
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             tmp = f"{path}.tmp-{os.getpid()}"

@@ -207,7 +207,7 @@ def _is_local(url: str) -> bool:
 
 
 def _local_path(url: str) -> str:
-    return url[len("file://"):] if url.startswith("file://") else url
+    return url.removeprefix("file://")
 
 
 class PipesDefaultContextLoader:

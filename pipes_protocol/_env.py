@@ -7,12 +7,12 @@ from typing import Any
 from ._base import ENV_CONTEXT, ENV_MESSAGES, FEATURES_KEY, FEATURES_VERSION, ProtocolError, quote
 
 __all__ = [
+    "CLI_BOOTSTRAP_FILE_ARG",
     "CLI_CONTEXT_ARG",
     "CLI_MESSAGES_ARG",
     "CONTEXT_KEYS",
     "ENV_BOOTSTRAP_FILE",
     "FEATURES",
-    "CLI_BOOTSTRAP_FILE_ARG",
     "bootstrap_cli_args",
     "bootstrap_env_vars",
     "make_features",

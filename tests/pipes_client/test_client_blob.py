@@ -4,7 +4,6 @@ filesystem for the DBFS/Volumes path layout in a real subprocess)."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import fsspec

@@ -139,7 +139,6 @@ console.log(JSON.stringify(errors));
 
 
 def test_no_bootstrap_is_a_no_op_with_a_warning(tmp_path):
-    host = MiniHost(tmp_path)
     script = tmp_path / "s.js"
     script.write_text(f"const {{ openPipes }} = require({CLIENT!r});\nconst p = openPipes();\n"
                       "p.reportAssetMaterialization({ metadata: { a: 1 } }); p.close(); console.log('ok');\n")

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from pipes_protocol import schema_path, vectors_path
+from pipes_protocol import vectors_path
 
 
 def load_vectors(name: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import json
 import math
 
 import pytest
+from pp_vectors import load_vectors, strict_equal
 
 import pipes_protocol
 from pipes_protocol import (
@@ -23,8 +24,6 @@ from pipes_protocol import (
     try_parse_message,
     unescape_asset_key,
 )
-
-from pp_vectors import load_vectors, strict_equal
 
 BOOT = load_vectors("bootstrap")
 KEYS = load_vectors("asset_keys")
@@ -229,7 +228,10 @@ def test_docstring_examples(module):
 
 
 def test_public_api_is_sorted_and_exists():
-    assert pipes_protocol.__all__ == sorted(pipes_protocol.__all__, key=str)
+    def isort_key(name: str) -> tuple[int, str]:  # CONSTANTS, Classes, functions (ruff RUF022)
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert pipes_protocol.__all__ == sorted(pipes_protocol.__all__, key=isort_key)
     for name in pipes_protocol.__all__:
         assert hasattr(pipes_protocol, name), name
 

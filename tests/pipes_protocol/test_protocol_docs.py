@@ -18,7 +18,7 @@ from pipes_protocol import CONTEXT_KEYS, bootstrap_env_vars, parse_message, plai
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "docs" / "protocol.md", REPO / "docs" / "guides" / "run-an-existing-script.md"]
-BLOCK = re.compile(r'^```(\w+) title="([^"]+)"[^\n]*\n(.*?)^```\s*$', re.M | re.S)
+BLOCK = re.compile(r'^```(\w+) title="([^"]+)"[^\n]*\n(.*?)^```\s*$', re.MULTILINE | re.DOTALL)
 
 
 def blocks(page: Path):

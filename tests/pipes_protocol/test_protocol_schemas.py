@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pp_vectors import load_vectors
 
 MSGS = load_vectors("messages")
