@@ -26,14 +26,14 @@ LOCATION_KEYS = ("python_file", "module_name", "attribute", "workspace", "locati
 def location_options(func: F) -> F:
     """Add -f/-m/-a/-w/--location to a command (collected as ``**kwargs``)."""
     options = [
-        click.option("-f", "--python-file", type=click.Path(dir_okay=False),
+        click.option("-f", "--python-file", metavar="FILE",
                      help="Python file holding the Definitions."),
         click.option("-m", "--module-name", metavar="MODULE",
                      help="Importable module holding the Definitions (e.g. my_pkg.defs)."),
         click.option("-a", "--attribute", metavar="NAME",
                      help="Attribute holding the Definitions (default: 'defs', else the only "
                           "Definitions in the module)."),
-        click.option("-w", "--workspace", type=click.Path(dir_okay=False),
+        click.option("-w", "--workspace", metavar="FILE",
                      help="workspace.yaml naming code locations (default: ./workspace.yaml)."),
         click.option("-l", "--location", metavar="NAME",
                      help="Code location to use when the workspace has several."),
