@@ -112,3 +112,19 @@ with open_pipes(message_writer=PipesBlobStoreMessageWriter(interval=0.05)) as pi
     msgs = [parse_message(ln) for p in files for ln in p.read_text().split("\n")]
     assert [m["method"] for m in msgs] == ["opened"] + ["log"] * 5 + [
         "report_asset_materialization", "closed"]
+
+
+def test_context_from_object_store_and_remote_url():
+    from pipes_client import PipesDefaultContextLoader
+
+    fs = fsspec.filesystem("memory")
+    fs.store.clear()
+    fs.pipe("bkt/run1/context.json", json.dumps({"run_id": "from-store"}).encode())
+    ctx = PipesDefaultContextLoader(fs=fs).load_context({"bucket": "bkt", "key": "run1/context.json"})
+    assert ctx["run_id"] == "from-store" and ctx["asset_keys"] is None and ctx["extras"] == {}
+    ctx = PipesDefaultContextLoader().load_context({"url": "memory://bkt/run1/context.json"})
+    assert ctx["run_id"] == "from-store"
+    with pytest.raises(PipesClientError, match="cannot read context url"):
+        PipesDefaultContextLoader().load_context({"url": "memory://bkt/missing.json"})
+    with pytest.raises(PipesClientError, match="none of 'path', 'data', 'url'"):
+        PipesDefaultContextLoader().load_context({"weird": 1})
