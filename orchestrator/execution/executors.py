@@ -237,6 +237,7 @@ def _child_main(step: Step, rc: Any, attempt: int, queue: Any) -> None:
 
 def execute_multiprocess(plan: ExecutionPlan, rc: Any, max_concurrent: int = 0) -> ActiveExecution:
     import multiprocessing as mp
+    import queue as _queue
 
     ctx = mp.get_context("fork")
     limit = max_concurrent or os.cpu_count() or 2
@@ -268,7 +269,7 @@ def execute_multiprocess(plan: ExecutionPlan, rc: Any, max_concurrent: int = 0) 
                 continue
             try:
                 msg = queue.get(timeout=0.5)
-            except Exception:  # queue.Empty
+            except _queue.Empty:  # not Exception: SIGTERM's RunCanceledError must get out
                 for key, p in list(procs.items()):
                     if not p.is_alive():
                         p.join()
