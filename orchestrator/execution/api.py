@@ -348,7 +348,10 @@ def _finish_run(rc: RunContext, run: RunRecord, status: RunStatus, error: BaseEx
                                         message=f"skipped '{key}': run canceled", step_key=key,
                                         level=30, data={"reason": "run canceled"}))
         events.append(Event(EventType.RUN_CANCELED, run.run_id,
-                            message=f"run canceled ({error})", level=30))
+                            message="run canceled (" + (
+                                "interrupted: Ctrl-C / SIGINT" if isinstance(
+                                    error, KeyboardInterrupt) else str(error)) + ")",
+                            level=30))
     elif status is RunStatus.SUCCESS:
         events.append(Event(EventType.RUN_SUCCESS, run.run_id,
                             message=f"run of '{run.job_name}' succeeded"))
