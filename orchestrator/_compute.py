@@ -65,6 +65,8 @@ def is_config_class(annotation: Any) -> bool:
 
 
 def is_resource_class(annotation: Any) -> bool:
+    if isinstance(annotation, type) and getattr(annotation, "__orchestrator_resource__", False):
+        return True  # plain resource classes (e.g. PipesSubprocessClient)
     return any(n == "ConfigurableResource" and m.startswith("orchestrator")
                for m, n in _mro_names(annotation))
 

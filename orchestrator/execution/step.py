@@ -245,7 +245,7 @@ class StepRun:
         step = self.step
         cls = (AssetExecutionContext if step.assets_def is not None else
                AssetCheckExecutionContext if step.checks_def is not None else OpExecutionContext)
-        return cls(
+        ctx = cls(
             run_id=self.rc.run_id, job_name=self.rc.job_name, step_key=step.key, op_def=step.op,
             log=self.log,
             resources=self.rc.resources, op_config=self.rc.op_config(step.handle),
@@ -256,6 +256,13 @@ class StepRun:
             mapping_key=step.mapping_key, emit=None, partitions_def=self.rc.partitions_def,
             check_keys=step.check_keys,
         )
+        ctx._emit_events = self.emit_events  # batch sink for pipes readers (live events)
+        return ctx
+
+    def emit_events(self, events: list[Event]) -> None:
+        """Store a batch of events now (after pending bookkeeping events); thread-safe."""
+        self.flush()
+        self.rc.emit_many(events)
 
     def invoke(self, context: Any, inputs: dict[str, Any]) -> Iterator[Any]:
         op_def = self.step.op
@@ -303,14 +310,14 @@ class StepRun:
             if result is not None:
                 yield result
             return
+        if isinstance(result, (list, tuple)) and result and all(
+                isinstance(r, (MaterializeResult, AssetCheckResult, Output)) for r in result):
+            yield from result  # e.g. a pipes invocation's get_results()
+            return
         if len(outs) == 1:
             yield Output(result, outs[0])
             return
         if result is None and not any(o.is_required for o in op_def.outs.values()):
-            return
-        if isinstance(result, (list, tuple)) and all(
-                isinstance(r, (MaterializeResult, AssetCheckResult, Output)) for r in result):
-            yield from result
             return
         selected = [n for n in outs if n in self.step.output_names] \
             if self.step.assets_def is not None else outs

@@ -75,7 +75,7 @@ ENTRY_POINT_GROUP = "orchestrator.plugins"
 #: features register themselves through these, so third-party plugins can override them.
 #: (First-party backends that ship as their own packages, e.g. ``orchestrator_docker``,
 #: use an entry point in pyproject.toml instead.)
-DEFAULT_PLUGINS: tuple[str, ...] = ("orchestrator.plugins.builtin",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("orchestrator.plugins.builtin", "orchestrator.pipes.plugin")
 
 ENV_PLUGINS = "ORCHESTRATOR_PLUGINS"
 ENV_TRACE = "ORCHESTRATOR_TRACE_PLUGINS"
