@@ -51,7 +51,7 @@ SUPPORTED_SCHEMA_VERSIONS = range(7, 13)
 ASSET_RESOURCE_TYPES = ("model", "seed", "snapshot")
 
 # Bump when the layout of the cached index changes: old cache files are then ignored.
-_CACHE_FORMAT = "orchestrator-dbt-index-1"
+_CACHE_FORMAT = "orchestrator-dbt-index-2"
 _SCHEMA_RE = re.compile(r"/manifest/v(\d+)\.json$")
 _SOURCE_CALL_RE = re.compile(r"""source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)""")
 
@@ -347,7 +347,7 @@ def load_manifest(
                     header = None  # a foreign or outdated cache file
                 elif header[2] == (st.st_size, st.st_mtime_ns):
                     with _gc_paused():
-                        payload = pickle.load(f)
+                        payload = _from_rows(pickle.load(f))
                     return _from_payload(mpath, header[3], payload, "cache")
         except FileNotFoundError:
             header = None
@@ -366,11 +366,12 @@ def load_manifest(
             try:
                 with open(cache_file, "rb") as f, _gc_paused():
                     pickle.load(f)
-                    payload = pickle.load(f)
+                    rows = pickle.load(f)
+                    payload = _from_rows(rows)
             except Exception:
                 payload = None
             if payload is not None:
-                _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, payload)
+                _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, rows)
                 return _from_payload(mpath, sha, payload, "cache")
 
     with _gc_paused():
@@ -378,7 +379,7 @@ def load_manifest(
         payload = _build_payload(doc, mpath)
         del doc  # freed by reference counting, before the collector runs again
     if cache_file is not None:
-        _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, payload)
+        _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, _to_rows(payload))
     return _from_payload(mpath, sha, payload, "json")
 
 
@@ -402,6 +403,37 @@ def _gc_paused() -> Iterator[None]:
 def _from_payload(path: Path, sha: str, payload: tuple[Any, ...], origin: str) -> DbtManifest:
     metadata, nodes, sources, tests, groups = payload
     return DbtManifest(path, sha, metadata, nodes, sources, tests, groups, origin)
+
+
+_COLUMNS_AT = DbtNode._fields.index("columns")
+
+
+def _to_rows(payload: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The index as plain tuples: pickle writes and reads those in C, named tuples in Python."""
+    metadata, nodes, sources, tests, groups = payload
+    c = _COLUMNS_AT
+
+    def flat(table: dict[str, DbtNode]) -> list[tuple[Any, ...]]:
+        return [(*n[:c], tuple(map(tuple, n[c])), *n[c + 1 :]) for n in table.values()]
+
+    return (metadata, flat(nodes), flat(sources), list(map(tuple, tests.values())),
+            list(map(tuple, groups.values())))
+
+
+def _from_rows(rows: tuple[Any, ...]) -> tuple[Any, ...]:
+    metadata, node_rows, source_rows, test_rows, group_rows = rows
+    new = tuple.__new__
+    c = _COLUMNS_AT
+
+    def table(flat: list[tuple[Any, ...]]) -> dict[str, DbtNode]:
+        return {
+            r[0]: new(DbtNode, (*r[:c], tuple([new(DbtColumn, col) for col in r[c]]), *r[c + 1 :]))
+            for r in flat
+        }
+
+    tests = {r[0]: new(DbtTest, r) for r in test_rows}
+    groups = {r[0]: new(DbtGroup, r) for r in group_rows}
+    return metadata, table(node_rows), table(source_rows), tests, groups
 
 
 def _write_cache(
