@@ -48,7 +48,11 @@ def _input_keys(sig_inputs: Sequence[str], ins: Mapping[str, AssetIn] | None,
             a_in = ins[pname]
             if not isinstance(a_in, AssetIn):
                 raise DefinitionError(f"{where}: ins['{pname}'] must be an AssetIn, got {a_in!r}")
-            out[pname] = a_in.resolve_key(pname)
+            if a_in.key is None and a_in.key_prefix is None:
+                # AssetIn(metadata=...) only: the key is inferred as for a plain parameter
+                out[pname] = AssetKey([*(key_prefix or ()), pname])
+            else:
+                out[pname] = a_in.resolve_key(pname)
         else:
             out[pname] = AssetKey([*(key_prefix or ()), pname])
     return out
