@@ -46,11 +46,15 @@ class FilesystemIOManager(IOManager):
                 f"or give the asset an io_manager_key for an IO manager that can store it"
             ) from exc
         try:
-            tmp.write_bytes(data)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-        os.replace(tmp, path)
+            try:
+                tmp.write_bytes(data)
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave a half-written temporary file behind
+            raise
         context.add_output_metadata({"path": str(path)})
 
     def load_input(self, context: InputContext) -> Any:
