@@ -257,7 +257,7 @@ def _import_file(origin: CodeLocationOrigin) -> Any:
     sys.modules[name] = module  # before executing: pickling and dataclasses need it
     try:
         spec.loader.exec_module(module)
-    except BaseException as exc:  # noqa: BLE001 - any error of the user's import
+    except BaseException as exc:
         sys.modules.pop(name, None)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
@@ -280,7 +280,7 @@ def _import_module(origin: CodeLocationOrigin) -> Any:
                 f"it to PYTHONPATH, install your project (pip install -e .), or pass the file "
                 f"with -f path/to/file.py", location=origin.name) from None
         raise _import_error(exc, origin) from None
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise _import_error(exc, origin) from None
@@ -325,7 +325,7 @@ def _coerce(value: Any, attr: str, where: str, origin: CodeLocationOrigin) -> De
     if callable(value) and not isinstance(value, type):
         try:
             made = value()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any error of the user's factory
             raise CodeLocationError(
                 f"{where}: calling '{attr}()' to build the Definitions failed: "
                 f"{type(exc).__name__}: {exc}\n\n{_user_traceback(exc)}",

@@ -15,8 +15,16 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from orchestrator import (AssetCheckResult, AssetSelection, Config, Definitions,
-                          MaterializeResult, asset, asset_check, define_asset_job)
+from orchestrator import (
+    AssetCheckResult,
+    AssetSelection,
+    Config,
+    Definitions,
+    MaterializeResult,
+    asset,
+    asset_check,
+    define_asset_job,
+)
 
 ORDERS_CSV = Path(__file__).with_name("orders.csv")
 

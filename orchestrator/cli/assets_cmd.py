@@ -14,8 +14,16 @@ from typing import Any
 
 import click
 
-from ._common import (echo_json, fmt_time, get_instance, json_option, load_all,
-                      location_options, pop_location_args, stdout_console)
+from ._common import (
+    echo_json,
+    fmt_time,
+    get_instance,
+    json_option,
+    load_all,
+    location_options,
+    pop_location_args,
+    stdout_console,
+)
 
 __all__ = ["assets"]
 
@@ -149,6 +157,7 @@ def show_asset(key: str, limit: int, as_json: bool, **kwargs: Any) -> None:
     if as_json:
         echo_json(info)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = stdout_console()

@@ -13,8 +13,14 @@ from typing import Any
 
 import click
 
-from ._common import echo_json, json_option, location_options, origins_from, \
-    pop_location_args, stdout_console
+from ._common import (
+    echo_json,
+    json_option,
+    location_options,
+    origins_from,
+    pop_location_args,
+    stdout_console,
+)
 
 __all__ = ["definitions", "validate_locations"]
 

@@ -12,9 +12,19 @@ from typing import Any
 
 import click
 
-from ._common import (config_option, echo_json, execute_and_report, json_option, load_all,
-                      load_one, location_options, parse_tags, pop_location_args,
-                      stdout_console, tags_option)
+from ._common import (
+    config_option,
+    echo_json,
+    execute_and_report,
+    json_option,
+    load_all,
+    load_one,
+    location_options,
+    parse_tags,
+    pop_location_args,
+    stdout_console,
+    tags_option,
+)
 
 __all__ = ["job"]
 

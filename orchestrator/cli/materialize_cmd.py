@@ -16,8 +16,16 @@ from typing import Any
 
 import click
 
-from ._common import (config_option, execute_and_report, json_option, load_one,
-                      location_options, parse_tags, pop_location_args, tags_option)
+from ._common import (
+    config_option,
+    execute_and_report,
+    json_option,
+    load_one,
+    location_options,
+    parse_tags,
+    pop_location_args,
+    tags_option,
+)
 
 __all__ = ["materialize"]
 

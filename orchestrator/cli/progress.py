@@ -83,8 +83,14 @@ def run_progress(what: str) -> Iterator[list[Any]]:
         yield []
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, \
-        TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     console = Console(stderr=True)
     progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[what]}"), BarColumn(),

@@ -18,9 +18,22 @@ from typing import Any
 
 import click
 
-from ._common import (STATUS_STYLE, config_option, echo_json, execute_and_report, fmt_duration,
-                      fmt_time, get_instance, job_label, json_option, location_options, parse_tags,
-                      pop_location_args, stdout_console, tags_option)
+from ._common import (
+    STATUS_STYLE,
+    config_option,
+    echo_json,
+    execute_and_report,
+    fmt_duration,
+    fmt_time,
+    get_instance,
+    job_label,
+    json_option,
+    location_options,
+    parse_tags,
+    pop_location_args,
+    stdout_console,
+    tags_option,
+)
 
 __all__ = ["runs"]
 
@@ -182,8 +195,7 @@ def show(run_id: str, as_json: bool, follow: bool, poll: float) -> None:
 def reexecute(ctx: click.Context, run_id: str, from_failure: bool, config_file: str | None,
               tags: tuple[str, ...], as_json: bool, **kwargs: Any) -> None:
     """Run RUN_ID again, loading the code from where the run recorded it (or -f/-m/-w)."""
-    from orchestrator.code_location import (CodeLocationError, CodeLocationOrigin,
-                                            select_origin)
+    from orchestrator.code_location import CodeLocationError, CodeLocationOrigin, select_origin
     from orchestrator.execution.api import EPHEMERAL_ASSET_JOB, reexecute_run
 
     from ._common import origins_from

@@ -11,8 +11,13 @@ from cli_helpers import PROJECT
 from click.testing import CliRunner
 
 from orchestrator.cli import cli
-from orchestrator.code_location import (CodeLocationError, CodeLocationOrigin, load_workspace,
-                                        resolve_origins, select_origin)
+from orchestrator.code_location import (
+    CodeLocationError,
+    CodeLocationOrigin,
+    load_workspace,
+    resolve_origins,
+    select_origin,
+)
 
 
 @pytest.fixture
@@ -238,12 +243,13 @@ def test_prefix_matching_several_runs(env):
 
 
 def test_cancel_of_a_run_whose_process_is_gone(env):
-    from orchestrator.events import RunRecord, RunStatus
-    from orchestrator.execution.cancel import HOST_TAG, PID_TAG
-    from orchestrator.instance import Instance
     import socket
     import subprocess
     import sys
+
+    from orchestrator.events import RunRecord, RunStatus
+    from orchestrator.execution.cancel import HOST_TAG, PID_TAG
+    from orchestrator.instance import Instance
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)

@@ -6,7 +6,6 @@ import json
 import re
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from cli_helpers import REPO
@@ -399,7 +398,7 @@ def test_cancel_stops_the_running_process(cli, write):
         assert proc.returncode == 0, proc.stderr
         assert f"Run {run['run_id']} CANCELED." in proc.stdout
     finally:
-        out, err = runner.communicate(timeout=120)
+        out, _err = runner.communicate(timeout=120)
     assert runner.returncode == 1
     assert "CANCELED" in out
     record = json.loads(cli("runs", "show", run["run_id"], "--json").stdout)
