@@ -138,7 +138,7 @@ def asset(
         op_def = OpDefinition(
             f, name=op_name, ins=_op_ins(sig, keys_by_input, ins),
             outs={"result": Out(dagster_type=out_type, io_manager_key=io_manager_key,
-                                code_version=code_version)},
+                                code_version=code_version, metadata=metadata)},
             config_schema=config_schema, required_resource_keys=list(required_resource_keys
                                                                      or ()),
             retry_policy=retry_policy, tags=op_tags, description=spec.description,
@@ -203,7 +203,7 @@ def multi_asset(
                 keys_by_output[out_name] = s.key
                 op_outs[out_name] = Out(is_required=not (can_subset or s.skippable),
                                         io_manager_key=s.io_manager_key,
-                                        code_version=s.code_version)
+                                        code_version=s.code_version, metadata=s.metadata)
         else:
             assert outs is not None
             for out_name, ao in outs.items():
@@ -217,7 +217,7 @@ def multi_asset(
                 op_outs[out_name] = Out(dagster_type=ao.dagster_type,
                                         is_required=ao.is_required and not can_subset,
                                         io_manager_key=ao.io_manager_key,
-                                        code_version=ao.code_version)
+                                        code_version=ao.code_version, metadata=ao.metadata)
         if not resolved:
             raise DefinitionError(f"{where} declares no assets")
         keyset = {s.key for s in resolved}
