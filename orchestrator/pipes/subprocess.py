@@ -124,7 +124,7 @@ class PipesSubprocessClient:
         from ..launchers.base import LaunchSpec
         from ..launchers.subprocess import SubprocessLauncher
 
-        if isinstance(command, str):
+        if isinstance(command, str) and command.strip():
             argv = ["/bin/sh", "-c", command]
         elif isinstance(command, Sequence) and command and all(
                 isinstance(c, (str, os.PathLike)) for c in command):
