@@ -58,6 +58,11 @@ def _input_keys(sig_inputs: Sequence[str], ins: Mapping[str, AssetIn] | None,
     return out
 
 
+def _mapping_of(ins: Mapping[str, AssetIn] | None, pname: str) -> Any:
+    a_in = (ins or {}).get(pname)
+    return a_in.partition_mapping if a_in is not None else None
+
+
 def _op_ins(sig: Any, keys_by_input: Mapping[str, AssetKey],
             ins: Mapping[str, AssetIn] | None) -> dict[str, In]:
     result: dict[str, In] = {}
@@ -125,7 +130,8 @@ def asset(
         sig = analyze(f, kind="asset", name=asset_key.to_user_string())
         keys_by_input = _input_keys(sig.input_params, ins, asset_key.path[:-1], where)
         dep_objs = [coerce_dep(d) for d in (deps or ())]
-        all_deps = [AssetDep(k) for k in keys_by_input.values()] + dep_objs
+        all_deps = [AssetDep(k, partition_mapping=_mapping_of(ins, p))
+                    for p, k in keys_by_input.items()] + dep_objs
         if asset_key in [d.asset_key for d in all_deps]:
             raise DefinitionError(f"{where} depends on itself; remove it from its inputs/deps")
         spec = AssetSpec(
@@ -186,7 +192,8 @@ def multi_asset(
         sig = analyze(f, kind="multi_asset", name=op_name)
         keys_by_input = _input_keys(sig.input_params, ins, None, where)
         extra_deps = [coerce_dep(d) for d in (deps or ())]
-        input_deps = [AssetDep(k) for k in keys_by_input.values()]
+        input_deps = [AssetDep(k, partition_mapping=_mapping_of(ins, p))
+                      for p, k in keys_by_input.items()]
         resolved: list[AssetSpec] = []
         op_outs: dict[str, Out] = {}
         keys_by_output: dict[str, AssetKey] = {}

@@ -54,6 +54,7 @@ class RunContext:
         self.partition_key = partition_key
         self.partition_key_range = None
         self.partitions_def = getattr(job, "partitions_def", None)
+        self.partition_keys: list[str] = [partition_key] if partition_key is not None else []
         self.values: dict[Any, Any] | None = {} if keep_values else None
         self.value_passing = False
         self.resources: Any = None
@@ -203,6 +204,7 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
                 tags: Mapping[str, str] | None = None, op_selection: Sequence[str] | None = None,
                 partition_key: str | None = None, executor: str | None = None,
                 run_id: str | None = None, asset_graph: Any = None,
+                partition_key_range: Any = None,
                 plan: ExecutionPlan | None = None, parent_run_id: str | None = None,
                 root_run_id: str | None = None, log_level: int | str | None = None,
                 console: bool | None = None, code_location: str | None = None,
@@ -237,16 +239,20 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
             f"{sorted(resource_defs)}. Pass them in resources= (or Definitions(resources=...))")
     resolved, input_config, redacted = _resolve_run_config(
         job, plan, run_config, {k: resource_defs[k] for k in needed})
+    pdef, partition_key, key_range, partition_keys = _resolve_partitions(
+        job, plan, asset_graph, partition_key, partition_key_range)
     run = RunRecord(
         run_id=run_id or str(uuid.uuid4()), job_name=job.name,
         tags={**job.tags, **dict(tags or {})}, run_config=redacted,
         asset_selection=sorted(k.to_user_string() for k in layer.selected_keys)
         if layer is not None else None,
         step_keys_to_execute=list(plan.steps) if parent_run_id else None,
-        parent_run_id=parent_run_id, root_run_id=root_run_id, partition=partition_key,
+        parent_run_id=parent_run_id, root_run_id=root_run_id,
+        partition=(f"{key_range.start}...{key_range.end}" if key_range is not None and
+                   key_range.start != key_range.end else partition_key),
         code_location=code_location,
     )
-    instance.run_storage.add_run(run)
+    _add_or_claim_run(instance, run)
     sinks: list[Callable[[list[Event]], None]] = []
     if console is not False:
         sinks.append(ConsoleRenderer(coerce_level(log_level, logging.INFO)))
@@ -264,6 +270,9 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
                     input_config=input_config, sinks=sinks, asset_graph=asset_graph,
                     partition_key=partition_key, keep_values=exec_name == "in_process",
                     full_plan=getattr(plan, "full_plan", None))
+    rc.partition_key_range = key_range
+    rc.partitions_def = pdef if pdef is not None else rc.partitions_def
+    rc.partition_keys = partition_keys
     rc.run_id = run.run_id
     _plugin_call("on_run_start", run=run, instance=instance)
     rc.emit(Event(EventType.RUN_START, run.run_id, message=f"started run of '{job.name}' ("
@@ -330,6 +339,73 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
             raise StepFailedError(msg + f"\n{err.get('stack_text', '')}")
         raise StepFailedError(msg)
     return result
+
+
+def _partitions_def_of(job: Any, plan: ExecutionPlan, asset_graph: Any) -> Any:
+    """The job's partitions definition, else the one shared by its partitioned assets."""
+    pdef = getattr(job, "partitions_def", None)
+    if pdef is not None:
+        return pdef
+    found: list[tuple[str, Any]] = []
+    for s in plan.steps.values():
+        ad = s.assets_def
+        p = getattr(ad, "partitions_def", None) if ad is not None else None
+        if p is not None and all(p != q for _, q in found):
+            found.append((s.key, p))
+    if len(found) > 1:
+        raise DefinitionError(
+            f"job '{job.name}' selects assets with different partitions definitions ("
+            + "; ".join(f"'{k}': {p!r}" for k, p in found[:3])
+            + "); run them in separate runs (one selection per partitions definition)")
+    return found[0][1] if found else None
+
+
+def _resolve_partitions(job: Any, plan: ExecutionPlan, asset_graph: Any,
+                        partition_key: str | None, partition_key_range: Any
+                        ) -> tuple[Any, str | None, Any, list[str]]:
+    """(partitions def, key, range, keys) of a run, validated."""
+    if partition_key is None and partition_key_range is None:
+        pdef = getattr(job, "partitions_def", None)
+        return pdef, None, None, []
+    pdef = _partitions_def_of(job, plan, asset_graph)
+    where = f"job '{job.name}': "
+    if partition_key is not None and partition_key_range is not None:
+        raise DefinitionError(f"{where}give partition_key= or partition_key_range=, not both")
+    if partition_key_range is not None:
+        from ..partitions import PartitionKeyRange
+
+        if isinstance(partition_key_range, str) and "..." in partition_key_range:
+            partition_key_range = partition_key_range.split("...", 1)
+        try:
+            rng = PartitionKeyRange(*partition_key_range)
+        except TypeError:
+            raise DefinitionError(f"{where}partition_key_range must be a PartitionKeyRange("
+                                  f"start, end), got {partition_key_range!r}") from None
+        if pdef is None:
+            raise DefinitionError(f"{where}a partition range needs partitioned assets or a job "
+                                  f"with partitions_def=; nothing in this run is partitioned")
+        keys = pdef.get_partition_keys_in_range(rng)
+        return pdef, (keys[0] if len(keys) == 1 else None), rng, keys
+    if pdef is not None and hasattr(pdef, "validate_partition_key"):
+        pdef.validate_partition_key(partition_key, where)
+    if pdef is not None and hasattr(pdef, "get_partition_key_from_str"):
+        partition_key = pdef.get_partition_key_from_str(partition_key)
+    return pdef, partition_key, None, [partition_key]
+
+
+def _add_or_claim_run(instance: Any, run: RunRecord) -> None:
+    """Insert the run, or take over a QUEUED/STARTING run with this id (a daemon worker)."""
+    storage = instance.run_storage
+    existing = storage.get_run(run.run_id)
+    if existing is None:
+        storage.add_run(run)
+        return
+    if existing.status not in (RunStatus.QUEUED, RunStatus.NOT_STARTED, RunStatus.STARTING):
+        raise DefinitionError(f"run {run.run_id} already exists and is "
+                              f"{existing.status.value}; only a queued run can be started")
+    run.created_at = existing.created_at
+    run.tags = {**existing.tags, **run.tags}
+    storage.update_run(run.run_id, tags=run.tags)
 
 
 def _finish_run(rc: RunContext, run: RunRecord, status: RunStatus, error: BaseException | None,
@@ -415,7 +491,8 @@ def materialize(assets: Sequence[Any], *, resources: Mapping[str, Any] | None = 
                 run_config: Any = None, instance: Any = None, partition_key: str | None = None,
                 raise_on_error: bool = True, tags: Mapping[str, str] | None = None,
                 selection: Any = None, executor: str | None = None,
-                log_level: int | str | None = None, run_id: str | None = None) -> ExecutionResult:
+                log_level: int | str | None = None, run_id: str | None = None,
+                partition_key_range: Any = None) -> ExecutionResult:
     """Materialize assets in this process and return the result (Dagster's ``materialize``).
 
     ``assets`` may hold assets, external AssetSpecs (loaded, not computed) and asset checks.
@@ -439,7 +516,8 @@ def materialize(assets: Sequence[Any], *, resources: Mapping[str, Any] | None = 
     job = JobDefinition(EPHEMERAL_ASSET_JOB, asset_layer=layer)
     return execute_job(job, run_config=run_config, resources=resources, instance=instance,
                        raise_on_error=raise_on_error, tags=tags, partition_key=partition_key,
-                       executor=executor, log_level=log_level, run_id=run_id)
+                       executor=executor, log_level=log_level, run_id=run_id,
+                       partition_key_range=partition_key_range)
 
 
 def materialize_to_memory(assets: Sequence[Any], **kwargs: Any) -> ExecutionResult:

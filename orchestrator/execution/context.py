@@ -126,15 +126,48 @@ class OpExecutionContext:
         raise DefinitionError(f"step '{self._step_key}' is not running for partitions")
 
     @property
+    def partition_keys(self) -> list[str]:
+        """Every partition key of this run (several in a range run)."""
+        if self._partition_key_range is None:
+            return [self.partition_key]
+        pdef = self._partitions_def
+        if pdef is None or not hasattr(pdef, "get_partition_keys_in_range"):
+            rng = self._partition_key_range
+            return [rng[0]] if rng[0] == rng[1] else list(rng)
+        from ..partitions import PartitionKeyRange
+
+        return pdef.get_partition_keys_in_range(PartitionKeyRange(*self._partition_key_range))
+
+    @property
     def partition_time_window(self) -> Any:
-        if self._partitions_def is None or not hasattr(self._partitions_def, "time_window_for"):
+        """The TimeWindow(start, end) of the partition, or of the whole range in a range run."""
+        pdef = self._partitions_def
+        if pdef is None or not (hasattr(pdef, "time_window_for") or
+                                hasattr(pdef, "time_window_for_partition_key_range")):
             raise DefinitionError(
                 f"step '{self._step_key}': partition_time_window needs a time-window "
-                f"partitions definition")
-        return self._partitions_def.time_window_for(self.partition_key)
+                f"partitions definition (e.g. DailyPartitionsDefinition); this step has "
+                f"{pdef!r}")
+        rng = self._partition_key_range
+        if rng is not None and rng[0] != rng[1]:
+            fn = getattr(pdef, "time_window_for_partition_key_range", None)
+            if fn is not None:
+                from ..partitions import PartitionKeyRange
+
+                return fn(PartitionKeyRange(*rng))
+            from ..partitions import TimeWindow
+
+            return TimeWindow(pdef.time_window_for(rng[0])[0], pdef.time_window_for(rng[1])[1])
+        return pdef.time_window_for(self.partition_key_range[0])
 
     def asset_partition_key_for_output(self, output_name: str = "result") -> str:
         return self.partition_key
+
+    def asset_partition_keys_for_output(self, output_name: str = "result") -> list[str]:
+        return self.partition_keys
+
+    def asset_partition_key_range_for_output(self, output_name: str = "result") -> Any:
+        return self.partition_key_range
 
     # assets -----------------------------------------------------------------------------
     @property

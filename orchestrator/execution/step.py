@@ -84,6 +84,16 @@ class StepRun:
         self.outcome = StepOutcome(step.key, "success")
         first_key = step.asset_keys[0] if len(step.asset_keys) == 1 else None
         self.asset_key_for_logs = first_key
+        # an unpartitioned asset in a partitioned run is materialized without a partition
+        ad = step.assets_def
+        own_def = getattr(ad, "partitions_def", None) if ad is not None else None
+        partitioned = not (ad is not None and own_def is None and
+                           run_ctx.partitions_def is not None)
+        self.pdef = own_def if own_def is not None else run_ctx.partitions_def
+        self.partition_key = run_ctx.partition_key if partitioned else None
+        self.partition_keys: list[str] = list(getattr(run_ctx, "partition_keys", None) or [])\
+            if partitioned else []
+        self.partition_key_range = run_ctx.partition_key_range if partitioned else None
         from .log import RunLogger
 
         # logs flush pending bookkeeping events first, so the stored order is what happened
@@ -92,8 +102,10 @@ class StepRun:
     # events -----------------------------------------------------------------------------
     def event(self, etype: EventType, message: str = "", *, asset_key: AssetKey | None = None,
               data: dict[str, Any] | None = None, level: int = 20) -> Event:
+        if etype is EventType.STEP_FAILURE and len(self.partition_keys) > 1:
+            data = {**(data or {}), "partitions": list(self.partition_keys)}
         return Event(etype, self.rc.run_id, message=message, step_key=self.step.key,
-                     asset_key=asset_key, partition=self.rc.partition_key, level=level,
+                     asset_key=asset_key, partition=self.partition_key, level=level,
                      data=data or {})
 
     def record(self, ev: Event) -> None:
@@ -134,7 +146,7 @@ class StepRun:
             iom_key = out_def.io_manager_key
         ctx = OutputContext(step_key=src.step_key, name=src.output_name,
                             run_id=src.run_id or self.rc.run_id, asset_key=key,
-                            partition_key=self.rc.partition_key if key else None,
+                            partition_key=self.partition_key if key else None,
                             mapping_key=src.mapping_key,
                             metadata=out_def.metadata if out_def else None,
                             log=self.log, resources=self.rc.resources)
@@ -163,10 +175,12 @@ class StepRun:
                     return hit
             up_ctx, iom_key = self._upstream_output_context(src)
             iom = self._io_manager(iom_key, where)
+            up_pkey, up_pkeys = (self._upstream_partitions(up_ctx._asset_key, where)
+                                 if up_ctx._asset_key is not None else (None, None))
             in_ctx = InputContext(name=in_name, step_key=step.key, run_id=self.rc.run_id,
                                   upstream_output=up_ctx, asset_key=up_ctx._asset_key,
                                   dagster_type=self._input_type(in_name),
-                                  partition_key=up_ctx._partition_key,
+                                  partition_key=up_pkey, partition_keys=up_pkeys,
                                   metadata=step.op.ins[in_name].metadata if in_name in
                                   step.op.ins else None,
                                   log=self.log, resources=self.rc.resources)
@@ -184,14 +198,15 @@ class StepRun:
             if graph is not None and graph.has(key):
                 iom_key = graph.get(key).io_manager_key_for(key)
             iom = self._io_manager(iom_key, where)
+            up_pkey, up_pkeys = self._upstream_partitions(key, where)
             up = OutputContext(step_key=key.to_python_identifier(), name="result",
                                run_id=self.rc.run_id, asset_key=key,
-                               partition_key=self.rc.partition_key,
+                               partition_key=up_pkey, partition_keys=up_pkeys,
                                log=self.log, resources=self.rc.resources)
             in_ctx = InputContext(name=in_name, step_key=step.key, run_id=self.rc.run_id,
                                   upstream_output=up, asset_key=key,
                                   dagster_type=self._input_type(in_name),
-                                  partition_key=self.rc.partition_key,
+                                  partition_key=up_pkey, partition_keys=up_pkeys,
                                   log=self.log, resources=self.rc.resources)
             value = self._call_io(iom.load_input, in_ctx, where, iom_key)
             self.record(self.event(EventType.LOADED_INPUT,
@@ -201,6 +216,34 @@ class StepRun:
                                          "asset_key": key.to_user_string()}))
             return value
         raise DefinitionError(f"{where}: cannot load from {src!r}")  # pragma: no cover
+
+    def _upstream_partitions(self, up_key: AssetKey, where: str
+                             ) -> tuple[str | None, list[str] | None]:
+        """(key, keys) of the upstream asset's partitions this step reads, through the
+        dependency's partition mapping (or the default one)."""
+        graph = self.rc.asset_graph
+        up_def = graph.get(up_key).partitions_def if graph is not None and graph.has(up_key) \
+            else None
+        if up_def is None:
+            # no partitions definitions at all: the run's key applies to everything (legacy)
+            return (self.partition_key if self.rc.partitions_def is None else None), None
+        mapping = None
+        ad = self.step.assets_def
+        if ad is not None:
+            for k in self.step.asset_keys:
+                for dep in ad.spec(k).deps:
+                    if dep.asset_key == up_key and dep.partition_mapping is not None:
+                        mapping = dep.partition_mapping
+        down_def = getattr(ad, "partitions_def", None) if ad is not None else self.pdef
+        from ..partitions.mapping import upstream_partition_keys
+
+        try:
+            keys = upstream_partition_keys(mapping, self.partition_keys, down_def, up_def) or []
+        except DefinitionError as exc:
+            raise DefinitionError(f"{where}: {exc}") from None
+        if len(keys) == 1:
+            return keys[0], None
+        return None, keys
 
     def _input_type(self, in_name: str) -> Any:
         in_def = self.step.op.ins.get(in_name)
@@ -249,11 +292,11 @@ class StepRun:
             run_id=self.rc.run_id, job_name=self.rc.job_name, step_key=step.key, op_def=step.op,
             log=self.log,
             resources=self.rc.resources, op_config=self.rc.op_config(step.handle),
-            instance=self.rc.instance, run=self.rc.run, partition_key=self.rc.partition_key,
-            partition_key_range=self.rc.partition_key_range,
+            instance=self.rc.instance, run=self.rc.run, partition_key=self.partition_key,
+            partition_key_range=self.partition_key_range,
             retry_number=self.retry_number, assets_def=step.assets_def,
             selected_output_names=step.output_names if step.assets_def is not None else None,
-            mapping_key=step.mapping_key, emit=None, partitions_def=self.rc.partitions_def,
+            mapping_key=step.mapping_key, emit=None, partitions_def=self.pdef,
             check_keys=step.check_keys,
         )
         ctx._emit_events = self.emit_events  # batch sink for pipes readers (live events)
@@ -425,7 +468,9 @@ class StepRun:
             iom = self._io_manager(iom_key, f"output '{name}' of {op_def.kind} '{step.key}'")
             out_ctx = OutputContext(step_key=step.key, name=name, run_id=self.rc.run_id,
                                     asset_key=key,
-                                    partition_key=self.rc.partition_key if key else None,
+                                    partition_key=self.partition_key if key else None,
+                                    partition_keys=self.partition_keys
+                                    if key and len(self.partition_keys) > 1 else None,
                                     mapping_key=mapping_key, metadata=out_def.metadata,
                                     log=context.log, resources=self.rc.resources, op_def=op_def)
             self._call_io(lambda c: iom.handle_output(c, value), out_ctx,
@@ -446,9 +491,17 @@ class StepRun:
                 data["data_version"] = data_version
             if spec.code_version is not None:
                 data["code_version"] = spec.code_version
-            self.record(self.event(EventType.ASSET_MATERIALIZATION,
-                                   f"materialized '{key.to_user_string()}'", asset_key=key,
-                                   data=data))
+            if len(self.partition_keys) > 1:  # a range run: one materialization per partition
+                for pk in self.partition_keys:
+                    ev = self.event(EventType.ASSET_MATERIALIZATION,
+                                    f"materialized '{key.to_user_string()}' [{pk}]",
+                                    asset_key=key, data=data)
+                    ev.partition = pk
+                    self.record(ev)
+            else:
+                self.record(self.event(EventType.ASSET_MATERIALIZATION,
+                                       f"materialized '{key.to_user_string()}'", asset_key=key,
+                                       data=data))
         elif user_md:
             self.record(self.event(EventType.STEP_OUTPUT, f"output '{name}' metadata",
                                    data={"output_name": name,
