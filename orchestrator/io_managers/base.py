@@ -20,8 +20,9 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..asset_key import AssetKey
@@ -31,7 +32,57 @@ from ..resources import ResourceDefinition
 __all__ = ["IOManager", "IOManagerDefinition", "InputContext", "OutputContext", "io_manager"]
 
 
-class OutputContext:
+class _PartitionsMixin:
+    """Partition keys of an input or output: one key, or several (a range run, or an input
+    that reads several upstream partitions through a partition mapping)."""
+
+    _partition_key: str | None
+    _partition_keys: list[str] | None
+
+    @property
+    def has_asset_partitions(self) -> bool:
+        return bool(self.asset_partition_keys)
+
+    @property
+    def asset_partition_keys(self) -> list[str]:
+        """Every partition key this input/output covers (``[]`` when unpartitioned)."""
+        if self._partition_keys is not None:
+            return list(self._partition_keys)
+        return [self._partition_key] if self._partition_key is not None else []
+
+    @property
+    def asset_partition_key_range(self) -> Any:
+        from ..partitions import PartitionKeyRange
+
+        keys = self.asset_partition_keys
+        if not keys:
+            raise IOManagerError("this input/output is not partitioned; check "
+                                 "context.has_asset_partitions first")
+        return PartitionKeyRange(keys[0], keys[-1])
+
+    def for_partition(self, partition_key: str) -> Any:
+        """A copy of this context for one of its partitions."""
+        other = copy.copy(self)
+        other._partition_key = partition_key
+        other._partition_keys = None
+        return other
+
+
+def values_by_partition(context: Any, obj: Any) -> dict[str, Any]:
+    """For an output covering several partitions: ``obj`` must be a dict holding a value
+    for each of them. Used by IO managers that store one object per partition."""
+    keys = context.asset_partition_keys
+    if not isinstance(obj, Mapping) or set(keys) - set(obj):
+        missing = sorted(set(keys) - set(obj)) if isinstance(obj, Mapping) else keys
+        raise IOManagerError(
+            f"output '{context.name}' of step '{context.step_key}' covers {len(keys)} partitions "
+            f"({keys[0]}...{keys[-1]}) and this IO manager stores one object per partition: "
+            f"return a dict of partition key -> value (missing: {missing[:3]}), return a "
+            f"MaterializeResult without a value, or launch one run per partition")
+    return {k: obj[k] for k in keys}
+
+
+class OutputContext(_PartitionsMixin):
     """What an IO manager knows about an output it stores."""
 
     def __init__(self, *, step_key: str, name: str, run_id: str, asset_key: AssetKey | None = None,
@@ -39,12 +90,14 @@ class OutputContext:
                  metadata: Mapping[str, Any] | None = None,
                  definition_metadata: Mapping[str, Any] | None = None, dagster_type: Any = None,
                  log: Any = None, resources: Any = None, op_def: Any = None,
-                 resource_config: Any = None) -> None:
+                 resource_config: Any = None, partition_keys: Sequence[str] | None = None
+                 ) -> None:
         self.step_key = step_key
         self.name = name
         self.run_id = run_id
         self._asset_key = asset_key
         self._partition_key = partition_key
+        self._partition_keys = list(partition_keys) if partition_keys is not None else None
         self.mapping_key = mapping_key
         self.metadata = dict(metadata or {})
         self.definition_metadata = dict(definition_metadata or self.metadata)
@@ -103,20 +156,22 @@ class OutputContext:
         return md
 
 
-class InputContext:
+class InputContext(_PartitionsMixin):
     """What an IO manager knows about an input it loads."""
 
     def __init__(self, *, name: str, step_key: str, run_id: str,
                  upstream_output: OutputContext | None, asset_key: AssetKey | None = None,
                  partition_key: str | None = None, metadata: Mapping[str, Any] | None = None,
                  dagster_type: Any = None, log: Any = None, resources: Any = None,
-                 resource_config: Any = None) -> None:
+                 resource_config: Any = None, partition_keys: Sequence[str] | None = None
+                 ) -> None:
         self.name = name
         self.step_key = step_key
         self.run_id = run_id
         self.upstream_output = upstream_output
         self._asset_key = asset_key
         self._partition_key = partition_key
+        self._partition_keys = list(partition_keys) if partition_keys is not None else None
         self.metadata = dict(metadata or {})
         self.definition_metadata = self.metadata
         self.dagster_type = dagster_type

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IOManagerError
-from .base import InputContext, IOManager, OutputContext
+from .base import InputContext, IOManager, OutputContext, values_by_partition
 
 __all__ = ["FilesystemIOManager"]
 
@@ -35,6 +35,10 @@ class FilesystemIOManager(IOManager):
         return self._base(context).joinpath(*context.get_identifier())
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if context.has_asset_key and len(context.asset_partition_keys) > 1:
+            for key, value in values_by_partition(context, obj).items():
+                self.handle_output(context.for_partition(key), value)
+            return
         path = self._path_for_output(context)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
@@ -58,6 +62,10 @@ class FilesystemIOManager(IOManager):
         context.add_output_metadata({"path": str(path)})
 
     def load_input(self, context: InputContext) -> Any:
+        if context.has_asset_key and len(context.asset_partition_keys) > 1:
+            # several upstream partitions: a dict of partition key -> value
+            return {k: self.load_input(context.for_partition(k))
+                    for k in context.asset_partition_keys}
         if context.upstream_output is not None and not context.has_asset_key:
             path = self._path_for_output(context.upstream_output)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import IOManagerError
-from .base import InputContext, IOManager, OutputContext
+from .base import InputContext, IOManager, OutputContext, values_by_partition
 
 __all__ = ["InMemoryIOManager"]
 
@@ -23,9 +23,16 @@ class InMemoryIOManager(IOManager):
         return tuple(ctx.get_identifier())
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if context.has_asset_key and len(context.asset_partition_keys) > 1:
+            for pk, value in values_by_partition(context, obj).items():
+                self.handle_output(context.for_partition(pk), value)
+            return
         self.values[self._key(context)] = obj
 
     def load_input(self, context: InputContext) -> Any:
+        if context.has_asset_key and len(context.asset_partition_keys) > 1:
+            return {pk: self.load_input(context.for_partition(pk))
+                    for pk in context.asset_partition_keys}
         if context.has_asset_key:
             key: tuple[str, ...] = ("asset", *context.get_asset_identifier())
         elif context.upstream_output is not None:
