@@ -133,7 +133,9 @@ def _resolve_run_config(job: Any, plan: ExecutionPlan, run_config: Any,
             cleaned[name] = entry
         raw["ops"] = cleaned
     op_schemas: dict[str, Any] = {}
-    for s in list(plan.steps.values()) + list(plan.templates.values()):
+    # a re-execution runs a subset of the parent's plan but takes the parent's whole config
+    schema_plan = getattr(plan, "full_plan", None) or plan
+    for s in list(schema_plan.steps.values()) + list(schema_plan.templates.values()):
         op_schemas[s.handle] = s.op.config_schema
     resource_schemas = resource_schemas_for(resource_defs)
     resolved = validate_run_config(raw, op_schemas, resource_schemas)

@@ -424,3 +424,45 @@ def test_help_is_fast_to_import(cli):
                           text=True, check=True, timeout=60)
     assert proc.stdout.strip().splitlines()[-1] == "[]"
     assert "materialize" in proc.stdout and "runs" in proc.stdout
+
+
+def test_op_job_with_config_file_and_reexecution(cli, write):
+    path = write("ops_proj/defs.py", '''
+        from pathlib import Path
+
+        from orchestrator import Config, Definitions, job, op
+
+        class LoadConfig(Config):
+            limit: int = 5
+
+        @op
+        def load(context, config: LoadConfig) -> list[int]:
+            context.log.info("limit %s", config.limit)
+            return list(range(config.limit))
+
+        @op
+        def count(context, rows: list[int]) -> int:
+            if Path(__file__).with_name("ops.flag").exists():
+                raise RuntimeError("ops.flag is present")
+            context.log.info("counted %s", len(rows))
+            return len(rows)
+
+        @job
+        def pipeline():
+            count(load())
+
+        defs = Definitions(jobs=[pipeline])
+    ''')
+    config = write("run.yaml", "ops:\n  load:\n    config:\n      limit: 7\n")
+    path.with_name("ops.flag").write_text("")
+    proc = cli("job", "execute", "pipeline", "-f", str(path), "--config", str(config))
+    assert proc.returncode == 1
+    assert "limit 7" in proc.stderr
+    parent = run_id_of(proc.stdout)
+    path.with_name("ops.flag").unlink()
+    # the parent's config names 'load', which succeeded and does not run again
+    proc = cli("runs", "reexecute", parent, "--from-failure", "--json")
+    assert proc.returncode == 0, proc.stderr
+    child = json.loads(proc.stdout)
+    assert child["steps"]["succeeded"] == ["count"]
+    assert "counted 7" in proc.stderr
