@@ -37,7 +37,8 @@ class AssetDep:
 
     @property
     def asset_key(self) -> AssetKey:
-        return _key_of(self.asset)
+        a = self.asset
+        return a if type(a) is AssetKey else _key_of(a)
 
 
 def _key_of(value: Any) -> AssetKey:
@@ -137,7 +138,11 @@ class AssetSpec:
 
     @property
     def dep_keys(self) -> list[AssetKey]:
-        return [d.asset_key for d in self.deps]
+        keys = self.__dict__.get("_dep_keys")
+        if keys is None:
+            keys = [d.asset_key for d in self.deps]
+            object.__setattr__(self, "_dep_keys", keys)
+        return list(keys)
 
 
 @dataclass
