@@ -281,6 +281,19 @@ class StepRun:
             raise err
 
     # compute ----------------------------------------------------------------------------------
+    def _owned_resources(self) -> Any:
+        """The run's resources, named after this step's op so that a missing one says which
+        op asked for it and how to declare it."""
+        res = self.rc.resources
+        try:
+            from ..resources import Resources
+
+            if isinstance(res, Resources):
+                return Resources(res, owner=f"{self.step.op.kind} '{self.step.op.name}'")
+        except ImportError:  # pragma: no cover
+            pass
+        return res
+
     def build_context(self) -> Any:
         from .context import (AssetCheckExecutionContext, AssetExecutionContext,
                               OpExecutionContext)
@@ -291,7 +304,7 @@ class StepRun:
         ctx = cls(
             run_id=self.rc.run_id, job_name=self.rc.job_name, step_key=step.key, op_def=step.op,
             log=self.log,
-            resources=self.rc.resources, op_config=self.rc.op_config(step.handle),
+            resources=self._owned_resources(), op_config=self.rc.op_config(step.handle),
             instance=self.rc.instance, run=self.rc.run, partition_key=self.partition_key,
             partition_key_range=self.partition_key_range,
             retry_number=self.retry_number, assets_def=step.assets_def,
