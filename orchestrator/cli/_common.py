@@ -96,6 +96,21 @@ def config_option(func: F) -> F:
                         help="Run config YAML file (ops: ..., resources: ...).")(func)
 
 
+def partition_options(func: F) -> F:
+    """--partition KEY and --partition-range START...END."""
+    func = click.option("--partition-range", "partition_range", metavar="START...END",
+                        help="Run a range of partitions in one run (keys inclusive).")(func)
+    return click.option("--partition", metavar="KEY", help="Partition key to run.")(func)
+
+
+def check_partition_args(partition: str | None, partition_range: str | None) -> None:
+    if partition and partition_range:
+        raise click.UsageError("give --partition or --partition-range, not both")
+    if partition_range is not None and "..." not in partition_range:
+        raise click.BadParameter(f"{partition_range!r} is not START...END (e.g. "
+                                 f"2024-01-01...2024-01-31)", param_hint="'--partition-range'")
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 

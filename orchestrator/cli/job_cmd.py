@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from ._common import (
+    check_partition_args,
     config_option,
     echo_json,
     execute_and_report,
@@ -21,6 +22,7 @@ from ._common import (
     load_one,
     location_options,
     parse_tags,
+    partition_options,
     pop_location_args,
     stdout_console,
     tags_option,
@@ -77,22 +79,25 @@ def list_jobs(as_json: bool, **kwargs: Any) -> None:
 @click.argument("name")
 @config_option
 @tags_option
-@click.option("--partition", metavar="KEY", help="Partition key to run.")
+@partition_options
 @json_option
 @location_options
 @click.pass_context
 def execute(ctx: click.Context, name: str, config_file: str | None, tags: tuple[str, ...],
-            partition: str | None, as_json: bool, **kwargs: Any) -> None:
+            partition: str | None, partition_range: str | None, as_json: bool,
+            **kwargs: Any) -> None:
     """Execute the job NAME in this process."""
     from orchestrator.execution.api import execute_job
 
     user_tags = parse_tags(tags)
+    check_partition_args(partition, partition_range)
     origin, defs = load_one(pop_location_args(kwargs))
     job_def = defs.get_job_def(name)
 
     def run(**extra: Any) -> Any:
         return execute_job(job_def, run_config=config_file, instance=extra["instance"],
                            tags={**user_tags, **extra["tags"]}, partition_key=partition,
+                           partition_key_range=partition_range,
                            raise_on_error=False, log_level=extra["log_level"],
                            code_location=origin.pointer, extra_sinks=extra["extra_sinks"])
 

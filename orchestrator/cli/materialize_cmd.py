@@ -17,12 +17,14 @@ from typing import Any
 import click
 
 from ._common import (
+    check_partition_args,
     config_option,
     execute_and_report,
     json_option,
     load_one,
     location_options,
     parse_tags,
+    partition_options,
     pop_location_args,
     tags_option,
 )
@@ -36,23 +38,26 @@ __all__ = ["materialize"]
                    "'name*' (with downstream), 'group:finance', 'a,b'.")
 @config_option
 @tags_option
-@click.option("--partition", metavar="KEY", help="Partition key to materialize.")
+@partition_options
 @json_option
 @location_options
 @click.pass_context
 def materialize(ctx: click.Context, selection: str, config_file: str | None,
-                tags: tuple[str, ...], partition: str | None, as_json: bool,
+                tags: tuple[str, ...], partition: str | None,
+                partition_range: str | None, as_json: bool,
                 **kwargs: Any) -> None:
     """Materialize a selection of assets in this process."""
     from orchestrator.execution.api import execute_job
 
     user_tags = parse_tags(tags)
+    check_partition_args(partition, partition_range)
     origin, defs = load_one(pop_location_args(kwargs))
     job = defs.asset_job(selection)
 
     def run(**extra: Any) -> Any:
         return execute_job(job, run_config=config_file, instance=extra["instance"],
                            tags={**user_tags, **extra["tags"]}, partition_key=partition,
+                           partition_key_range=partition_range,
                            raise_on_error=False, log_level=extra["log_level"],
                            code_location=origin.pointer, extra_sinks=extra["extra_sinks"])
 

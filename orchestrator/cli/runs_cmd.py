@@ -220,13 +220,14 @@ def reexecute(ctx: click.Context, run_id: str, from_failure: bool, config_file: 
         job_def = defs.asset_job(keys)
     else:
         job_def = defs.get_job_def(parent.job_name)
-    partition = parent.partition if parent.partition and "..." not in parent.partition \
-        else None
+    ranged = bool(parent.partition and "..." in parent.partition)
+    partition = {"partition_key_range": parent.partition} if ranged else {
+        "partition_key": parent.partition}
 
     def run(**extra: Any) -> Any:
         return reexecute_run(extra["instance"], parent.run_id, job_def,
                              from_failure=from_failure, run_config=config_file,
-                             tags={**user_tags, **extra["tags"]}, partition_key=partition,
+                             tags={**user_tags, **extra["tags"]}, **partition,
                              log_level=extra["log_level"], code_location=origin.pointer,
                              extra_sinks=extra["extra_sinks"])
 

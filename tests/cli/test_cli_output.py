@@ -220,3 +220,57 @@ def test_ctrl_c_cancels_the_run(tmp_path):
     assert "Interrupted: the run was canceled." in err
     record = json.loads(cli("runs", "show", run["run_id"], "--json").stdout)["run"]
     assert record["status"] == "CANCELED"
+
+
+PARTITIONED = '''
+from pathlib import Path
+
+from orchestrator import Definitions, asset, define_asset_job
+from orchestrator.partitions import StaticPartitionsDefinition
+
+regions = StaticPartitionsDefinition(["eu", "us", "asia"])
+
+
+@asset(partitions_def=regions)
+def sales(context):
+    if context.has_partition_key:
+        context.log.info("partition %s", context.partition_key)
+    else:
+        context.log.info("range %s", list(context.partition_keys))
+    if Path(__file__).with_name("fail.flag").exists():
+        raise RuntimeError("fail.flag")
+    return 1 if context.has_partition_key else {k: 1 for k in context.partition_keys}
+
+
+defs = Definitions(assets=[sales], jobs=[define_asset_job("sales_job", "sales",
+                                                          partitions_def=regions)])
+'''
+
+
+def test_partitions_and_partition_ranges(env):
+    (env / "parts.py").write_text(PARTITIONED, encoding="utf-8")
+    out = invoke("materialize", "-f", "parts.py", "--select", "*", "--partition", "us")
+    assert "partition us" in out
+    (env / "fail.flag").write_text("")
+    result = CliRunner().invoke(cli_group, ["job", "execute", "sales_job", "-f", "parts.py",
+                                            "--partition-range", "eu...us"])
+    assert result.exit_code == 1, result.output
+    assert "range ['eu', 'us']" in result.output
+    from orchestrator.instance import Instance
+
+    runs = Instance.get().run_storage.get_runs()
+    assert [r.partition for r in runs] == ["eu...us", "us"]
+    (env / "fail.flag").unlink()
+    out = invoke("runs", "reexecute", runs[0].run_id, "--from-failure")
+    assert "range ['eu', 'us']" in out  # the child runs the same range
+    assert Instance.get().run_storage.get_runs(limit=1)[0].partition == "eu...us"
+
+    for args, message in (
+            (["--partition", "nope"], "partition key 'nope' is not a partition of"),
+            (["--partition-range", "eu"], "'eu' is not START...END"),
+            (["--partition", "eu", "--partition-range", "eu...us"],
+             "give --partition or --partition-range, not both")):
+        result = CliRunner().invoke(cli_group, ["materialize", "-f", "parts.py", "--select",
+                                                "*", *args])
+        assert result.exit_code in (1, 2)
+        assert message in " ".join(result.output.split())
