@@ -99,17 +99,32 @@ def _resolve_annotations(fn: Callable[..., Any]) -> dict[str, Any]:
         return typing.get_type_hints(fn, include_extras=True)
     except Exception:
         # Unresolvable forward references: keep what resolved, skip the rest (no check).
+        # Names defined where the decorator runs (a Config class inside a test function,
+        # under ``from __future__ import annotations``) are looked up there, as pydantic does.
         out: dict[str, Any] = {}
         globalns = getattr(fn, "__globals__", {})
+        localns = _decoration_site_locals()
         for k, v in raw.items():
             if isinstance(v, str):
                 try:
-                    out[k] = eval(v, globalns)  # noqa: S307 - annotations are user code
+                    out[k] = eval(v, globalns, localns)  # noqa: S307 - annotations are user code
                 except Exception:
                     continue
             else:
                 out[k] = v
         return out
+
+
+def _decoration_site_locals() -> dict[str, Any]:
+    """Local names of the nearest calling frame outside the orchestrator package."""
+    import sys
+
+    pkg = __name__.rpartition(".")[0] or __name__
+    frame = sys._getframe(1)
+    while frame is not None and (frame.f_globals.get("__name__", "") == pkg or
+                                 frame.f_globals.get("__name__", "").startswith(pkg + ".")):
+        frame = frame.f_back  # type: ignore[assignment]
+    return dict(frame.f_locals) if frame is not None else {}
 
 
 def analyze(fn: Callable[..., Any], *, kind: str, name: str) -> ComputeSignature:
