@@ -137,9 +137,9 @@ class AssetGraph:
                 if indeg[c] == 0:
                     order.append(c)
         if len(order) != len(indeg):
-            raise DefinitionError(f"assets form a cycle: {self.find_cycle()}; break it by "
-                                  f"removing one of these dependencies",
-                                  [f"cycle: {self.find_cycle()}"])
+            msg = (f"assets form a cycle: {self.find_cycle()}; break it by removing one of "
+                   f"these dependencies")
+            raise DefinitionError(msg, [msg])
         self._topo = order
         return order
 
