@@ -53,7 +53,7 @@ def _key_of(value: Any) -> AssetKey:
         if len(ks) != 1:
             raise DefinitionError(
                 f"cannot depend on multi-asset '{value.node_def.name}' as a whole; name one of "
-                f"its keys: {[k.to_user_string() for k in ks]}"
+                f"its keys: {sorted(k.to_user_string() for k in ks)}"
             )
         return ks[0]
     try:
