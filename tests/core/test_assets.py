@@ -446,3 +446,23 @@ def test_multi_asset_specs_with_deps_on_an_upstream_asset():
     assert result.success
     starts = [e.step_key for e in result.all_events if e.event_type is EventType.STEP_START]
     assert starts == ["source", "chain"]
+
+
+def test_config_and_resource_classes_defined_inside_a_function():
+    # this module uses `from __future__ import annotations`: annotations are strings that
+    # name local classes; they are resolved where the decorator runs
+    class LocalConfig(Config):
+        n: int = 2
+
+    class LocalResource(ConfigurableResource):
+        base: int = 10
+
+    @asset
+    def local(config: LocalConfig, res: LocalResource) -> int:
+        return config.n + res.base
+
+    assert local.op.signature.config_param == "config"
+    assert local.op.required_resource_keys == {"res"}
+    result = materialize([local], resources={"res": LocalResource(base=5)},
+                         run_config={"ops": {"local": {"config": {"n": 1}}}})
+    assert result.output_for_node("local") == 6
