@@ -88,10 +88,6 @@ def test_missing_resource_in_definitions():
 
 
 def test_missing_resource_at_materialize():
-    @asset
-    def wants_client(client: "ClientResource"):  # noqa: F821 - resolved below
-        return 1
-
     @asset(required_resource_keys={"client"})
     def needs_client(context):
         return 1
