@@ -340,6 +340,12 @@ class PipesSession:
 
         if not stream_line and not line.strip():
             return True
+        if not stream_line and '"log"' in line:
+            fast = _fast_log(line)
+            if fast is not None:  # the hot path: a well-formed log message
+                self.message_count += 1
+                events.append(self._event(EventType.LOG, fast[0], fast[1]))
+                return True
         try:
             msg = try_parse_message(line) if stream_line else parse_message(line)
         except ProtocolError as exc:
@@ -683,6 +689,31 @@ class PipesSession:
 
     def get_custom_messages(self) -> list[Any]:
         return list(self.custom_messages)
+
+
+_FAST_LEVELS = {"INFO": 20, "DEBUG": 10, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_loads = __import__("json").loads
+
+
+def _fast_log(line: str) -> tuple[str, int] | None:
+    """``(message, level)`` of a canonical ``log`` line, else ``None`` (then the full,
+    lenient parser handles it). Exactly the envelope keys, exactly ``message`` and ``level``,
+    a string message and a canonical level name: nothing to normalise or warn about."""
+    try:
+        raw = _loads(line)
+    except ValueError:
+        return None
+    if type(raw) is not dict or len(raw) != 3 or raw.get("method") != "log" or \
+            raw.get("__dagster_pipes_version") != "0.1":
+        return None
+    params = raw.get("params")
+    if type(params) is not dict or len(params) != 2:
+        return None
+    msg = params.get("message")
+    level = _FAST_LEVELS.get(params.get("level"))  # type: ignore[arg-type]
+    if type(msg) is not str or level is None:
+        return None
+    return msg, level
 
 
 def _unescape(key: str) -> list[str]:
