@@ -241,13 +241,15 @@ def reexecute(ctx: click.Context, run_id: str, from_failure: bool, config_file: 
               help="Wait until the run has stopped.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait with --wait.")
-def cancel(run_id: str, wait: bool, timeout: float) -> None:
+@click.option("--force", is_flag=True,
+              help="Mark a started run that records no process CANCELED anyway.")
+def cancel(run_id: str, wait: bool, timeout: float, force: bool) -> None:
     """Cancel a running run: mark it CANCELING and send SIGTERM to its process."""
     from orchestrator.execution.cancel import cancel_run, wait_for_run_end
 
     instance = get_instance()
     run = find_run(instance, run_id)
-    outcome = cancel_run(instance, run.run_id, reason="orchestrator runs cancel")
+    outcome = cancel_run(instance, run.run_id, reason="orchestrator runs cancel", force=force)
     if outcome == "marked_canceled":
         click.echo(f"Run {run.run_id} CANCELED (no process was executing it).")
         return

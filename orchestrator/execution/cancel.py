@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import OrchestratorError
 from ..events import Event, EventType, RunRecord, RunStatus
 
-__all__ = ["HOST_TAG", "PID_TAG", "cancel_run", "process_tags", "run_process_alive",
+__all__ = ["HOST_TAG", "PID_START_TAG", "PID_TAG", "cancel_run", "process_tags", "run_process_alive",
            "wait_for_run_end"]
 
 #: Run tag: the pid of the process executing the run.
@@ -34,9 +34,30 @@ PID_TAG = "orchestrator/pid"
 HOST_TAG = "orchestrator/host"
 
 
+#: Run tag: when the executing process started (Linux clock ticks since boot), so that a
+#: recycled pid is never mistaken for the run's process.
+PID_START_TAG = "orchestrator/pid_start"
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The start time of process ``pid`` from /proc (None where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read().decode(errors="replace")
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: split after its last ')'
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else None
+
+
 def process_tags() -> dict[str, str]:
     """The tags that let :func:`cancel_run` find this process (give them to execute_job)."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    started = _start_ticks(os.getpid())
+    if started is not None:
+        tags[PID_START_TAG] = started
+    return tags
 
 
 def _pid_of(run: RunRecord) -> int | None:
@@ -58,17 +79,25 @@ def run_process_alive(run: RunRecord) -> bool | None:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    recorded = run.tags.get(PID_START_TAG)
+    if recorded is not None:
+        current = _start_ticks(pid)
+        if current is not None and current != recorded:
+            return False  # the pid was recycled by another process
     return True
 
 
-def cancel_run(instance: Any, run_id: str, *, reason: str = "cancel requested") -> str:
+def cancel_run(instance: Any, run_id: str, *, reason: str = "cancel requested",
+               force: bool = False) -> str:
     """Ask the process executing ``run_id`` to stop.
 
     Returns ``"signaled"`` (SIGTERM sent; the run records CANCELED when it has stopped) or
-    ``"marked_canceled"`` (nothing was running it: the run is now CANCELED). Raises
-    :class:`~orchestrator.errors.OrchestratorError` for an unknown or finished run, and for
-    a run executing on another host.
+    ``"marked_canceled"`` (its process is gone, or it never started: the run is now
+    CANCELED). Raises :class:`~orchestrator.errors.OrchestratorError` for an unknown or
+    finished run, for a run executing on another host, and for a started run that records
+    no process (started from Python, not the CLI) unless ``force`` (then it is only marked
+    CANCELED: whatever runs it is not stopped).
     """
     storage = instance.run_storage
     run = storage.get_run(run_id)
@@ -84,6 +113,12 @@ def cancel_run(instance: Any, run_id: str, *, reason: str = "cancel requested") 
         raise OrchestratorError(
             f"run {run_id} executes on host {host!r} (pid {pid}), not on this one "
             f"({socket.gethostname()!r}); run `orchestrator runs cancel` there")
+    if pid is None and not force and run.status in (RunStatus.STARTED, RunStatus.CANCELING):
+        raise OrchestratorError(
+            f"run {run_id} is {run.status.value} but records no process to signal (tag "
+            f"{PID_TAG}; runs started from Python do not have it), so it cannot be stopped "
+            f"from here. Stop the process running it, or mark the run CANCELED anyway with "
+            f"--force")
     if run.status is not RunStatus.CANCELING:
         storage.store_events([Event(EventType.RUN_CANCELING, run_id, level=30,
                                     message=f"canceling run: {reason}"

@@ -304,3 +304,42 @@ def test_assets_show_unknown_key(env):
     put(env / "defs.py", PROJECT)
     out = fails("assets", "show", "totall", "-f", "defs.py")
     assert "no asset 'totall' in code location(s) defs (did you mean 'total'?)" in out
+
+
+def test_cancel_without_a_recorded_process_needs_force(env):
+    from orchestrator.events import RunRecord, RunStatus
+    from orchestrator.instance import Instance
+
+    storage = Instance.get().run_storage
+    storage.add_run(RunRecord(run_id="api-run", job_name="j", status=RunStatus.STARTED))
+    out = fails("runs", "cancel", "api-run")
+    assert "records no process to signal" in out and "--force" in out
+    assert storage.get_run("api-run").status is RunStatus.STARTED
+    result = invoke("runs", "cancel", "api-run", "--force")
+    assert result.exit_code == 0, result.output
+    assert storage.get_run("api-run").status is RunStatus.CANCELED
+
+
+def test_cancel_never_signals_a_recycled_pid(env):
+    import subprocess
+    import sys
+
+    from orchestrator.events import RunRecord, RunStatus
+    from orchestrator.execution.cancel import process_tags
+    from orchestrator.instance import Instance
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        tags = {**process_tags(), "orchestrator/pid": str(bystander.pid),
+                "orchestrator/pid_start": "1"}  # not when the bystander started
+        storage = Instance.get().run_storage
+        storage.add_run(RunRecord(run_id="old-run", job_name="j", status=RunStatus.STARTED,
+                                  tags=tags))
+        result = invoke("runs", "cancel", "old-run")
+        assert result.exit_code == 0, result.output
+        assert "no process was executing it" in result.output
+        assert bystander.poll() is None  # still alive: it was not signalled
+        assert storage.get_run("old-run").status is RunStatus.CANCELED
+    finally:
+        bystander.kill()
+        bystander.wait()
