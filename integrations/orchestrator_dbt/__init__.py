@@ -13,6 +13,13 @@ Load a dbt project's manifest quickly (no dbt import needed) and map its nodes t
 
 from __future__ import annotations
 
+from .asset_decorator import (
+    DbtAssetsInfo,
+    dbt_assets,
+    dbt_source_specs,
+    get_dbt_assets_info,
+    select_unique_ids,
+)
 from .errors import DbtManifestError, DbtProjectError
 from .manifest import (
     DbtColumn,
@@ -24,21 +31,31 @@ from .manifest import (
     load_manifest,
 )
 from .project import DbtProject
+from .resource import DbtCliInvocation, DbtCliResource, DbtNodeResult, DbtRunError
 from .specs import DbtSpecs, build_dbt_specs
 from .translator import DbtTranslator
 
 __all__ = [
+    "DbtAssetsInfo",
+    "DbtCliInvocation",
+    "DbtCliResource",
     "DbtColumn",
     "DbtGroup",
     "DbtManifest",
     "DbtManifestError",
     "DbtNode",
+    "DbtNodeResult",
     "DbtProject",
     "DbtProjectError",
+    "DbtRunError",
     "DbtSpecs",
     "DbtTest",
     "DbtTranslator",
     "build_dbt_specs",
+    "dbt_assets",
+    "dbt_source_specs",
     "default_cache_dir",
+    "get_dbt_assets_info",
     "load_manifest",
+    "select_unique_ids",
 ]

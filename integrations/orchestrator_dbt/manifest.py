@@ -51,7 +51,7 @@ SUPPORTED_SCHEMA_VERSIONS = range(7, 13)
 ASSET_RESOURCE_TYPES = ("model", "seed", "snapshot")
 
 # Bump when the layout of the cached index changes: old cache files are then ignored.
-_CACHE_FORMAT = "orchestrator-dbt-index-2"
+_CACHE_FORMAT = "orchestrator-dbt-index-3"
 _SCHEMA_RE = re.compile(r"/manifest/v(\d+)\.json$")
 _SOURCE_CALL_RE = re.compile(r"""source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)""")
 
@@ -131,6 +131,7 @@ class DbtTest(NamedTuple):
     meta: Mapping[str, Any]
     original_file_path: str
     package_name: str
+    fqn: tuple[str, ...]
 
 
 class DbtGroup(NamedTuple):
@@ -683,6 +684,7 @@ def _build_payload(doc: Any, path: Path) -> tuple[Any, ...]:
             config.get("meta") or {},
             u.get("original_file_path", ""),
             u.get("package_name", ""),
+            tuple(u.get("fqn") or ()),
         )
     return metadata, nodes, sources, tests, groups
 
@@ -741,4 +743,5 @@ def _data_test(
         t.get("meta") or config.get("meta") or {},
         t.get("original_file_path", ""),
         t.get("package_name", ""),
+        tuple(t.get("fqn") or ()),
     )

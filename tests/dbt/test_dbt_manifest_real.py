@@ -33,12 +33,12 @@ def test_asset_nodes_are_models_seeds_and_snapshots(passing: DbtManifest) -> Non
     by_type = {t: sorted(n.name for n in passing.by_resource_type(t))
                for t in ("model", "seed", "snapshot")}
     assert by_type == {
-        "model": ["customer_activity", "customers", "orders", "stg_customers", "stg_events",
-                  "stg_orders"],
+        "model": ["customer_activity", "customers", "daily_orders", "orders", "stg_customers",
+                  "stg_events", "stg_orders"],
         "seed": ["country_codes", "raw_customers", "raw_orders"],
         "snapshot": ["customers_snapshot"],
     }
-    assert len(passing) == 10
+    assert len(passing) == 11
     # tests, macros, the project hook: never asset nodes
     assert all(n.resource_type in ("model", "seed", "snapshot") for n in passing)
 

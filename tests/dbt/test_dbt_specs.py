@@ -26,7 +26,7 @@ def test_assets_deps_and_fields(passing) -> None:
     assets = _by_key(specs.assets)
     assert all(isinstance(s, AssetSpec) for s in specs.assets)
     assert sorted(assets) == sorted([
-        "customer_activity", "customers", "orders", "stg_customers", "stg_events",
+        "customer_activity", "customers", "daily_orders", "orders", "stg_customers", "stg_events",
         "stg_orders", "raw_customers", "raw_orders", "country_codes", "customers_snapshot"])
     customers = assets["customers"]
     assert sorted(k.to_user_string() for k in customers.dep_keys) == [

@@ -1,0 +1,340 @@
+"""Running dbt: one invocation per run, its events streamed into materializations and checks.
+
+::
+
+    from orchestrator_dbt import DbtCliResource, DbtProject, dbt_assets
+
+    project = DbtProject("analytics")
+
+    @dbt_assets(manifest=project.load_manifest())
+    def analytics(context, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    defs = Definitions(assets=[analytics], resources={"dbt": DbtCliResource(project)})
+
+``stream()`` yields a ``MaterializeResult`` for each model, seed and snapshot as soon as dbt
+finishes it, and an ``AssetCheckResult`` for each test; a failed model fails the step after the
+other results are in, so that only what depends on the failure is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestrator.asset_key import AssetKey
+
+from .errors import DbtProjectError
+from .manifest import DbtManifest
+from .project import DbtProject
+
+__all__ = ["DbtCliInvocation", "DbtCliResource", "DbtNodeResult", "DbtRunError"]
+
+# dbt keeps process-wide state (flags, adapters, the event manager): one in-process
+# invocation at a time.
+_IN_PROCESS_LOCK = threading.Lock()
+_DONE = object()
+
+
+def _failure_base() -> type[Exception]:
+    from orchestrator.results import Failure
+
+    return Failure
+
+
+class DbtRunError(_failure_base()):  # type: ignore[misc]
+    """dbt reported errors: raised (as the step's failure) once all results are in.
+
+    A ``Failure``: its message becomes the step's error message.
+    """
+
+    def __init__(self, description: str, metadata: Mapping[str, Any] | None = None) -> None:
+        super().__init__(description, metadata=metadata, allow_retries=True)
+
+
+class DbtNodeResult(dict):
+    """One finished dbt node, as dbt reported it: a dict with ``unique_id``,
+    ``resource_type``, ``status`` (success, error, skipped, pass, fail, warn), ``message``,
+    ``execution_time``, ``relation_name``, ``rows_affected``, ``num_failures``,
+    ``compiled_path``."""
+
+    @property
+    def unique_id(self) -> str:
+        return self["unique_id"]
+
+    @property
+    def status(self) -> str:
+        return self["status"]
+
+
+def _node_result(data: Mapping[str, Any]) -> DbtNodeResult:
+    info = data.get("node_info") or {}
+    rr = data.get("run_result") or {}
+    adapter = rr.get("adapter_response") or {}
+    rows = adapter.get("rows_affected")
+    relation = (info.get("node_relation") or {}).get("relation_name")
+    failures = rr.get("num_failures")
+    return DbtNodeResult(
+        unique_id=info.get("unique_id", ""),
+        name=info.get("node_name", ""),
+        resource_type=info.get("resource_type", ""),
+        status=str(rr.get("status") or info.get("node_status") or "").lower(),
+        message=rr.get("message") or "",
+        execution_time=float(rr.get("execution_time") or 0.0),
+        relation_name=relation or None,
+        rows_affected=int(rows) if isinstance(rows, (int, float)) else None,
+        num_failures=int(failures) if isinstance(failures, (int, float)) else None,
+        adapter_message=adapter.get("_message"),
+        started_at=info.get("node_started_at"),
+        finished_at=info.get("node_finished_at"),
+    )
+
+
+class DbtCliResource:
+    """Runs dbt commands for a project, in this process (default) or in a subprocess.
+
+    ``project`` is a :class:`DbtProject` or a project directory. ``target``, ``profiles_dir``
+    (default: the project's), ``threads``, ``vars`` (a dict passed as ``--vars``) and
+    ``state_path`` (a directory with the manifest of a previous run: ``--defer --state`` slim
+    runs) apply to every command. Relative paths in profiles (a DuckDB file, say) are resolved
+    by dbt against the current directory, as with the dbt command line.
+
+    ::
+
+        dbt = DbtCliResource("analytics", target="prod", threads=8)
+        invocation = dbt.cli(["build", "--select", "tag:nightly"])
+        for result in invocation.stream_raw():
+            print(result.unique_id, result.status)
+    """
+
+    __orchestrator_resource__ = True
+
+    def __init__(
+        self,
+        project: DbtProject | str | os.PathLike[str],
+        *,
+        target: str | None = None,
+        profiles_dir: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+        vars: Mapping[str, Any] | None = None,  # noqa: A002 - dbt's name
+        state_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if isinstance(project, DbtProject):
+            if profiles_dir is not None or target is not None:
+                project = DbtProject(
+                    project.project_dir,
+                    profiles_dir=profiles_dir if profiles_dir is not None else project.profiles_dir,
+                    target=target if target is not None else project.target,
+                    manifest_path=project.manifest_path,
+                )
+        else:
+            project = DbtProject(project, profiles_dir=profiles_dir, target=target)
+        self.project = project
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise DbtProjectError(
+                f"DbtCliResource threads must be a positive integer, got {threads!r}",
+                project_dir=str(project.project_dir),
+            )
+        self.threads = threads
+        self.vars = dict(vars or {})
+        self.state_path = Path(state_path).absolute() if state_path is not None else None
+        if self.state_path is not None and not (self.state_path / "manifest.json").is_file():
+            raise DbtProjectError(
+                f"state_path {self.state_path} holds no manifest.json: point it at the target "
+                "directory of a previous dbt run (for --defer --state).",
+                project_dir=str(project.project_dir),
+            )
+
+    def __repr__(self) -> str:
+        return f"DbtCliResource({str(self.project.project_dir)!r})"
+
+    def cli(
+        self,
+        args: Sequence[str],
+        *,
+        context: Any = None,
+        manifest: DbtManifest | None = None,
+        vars: Mapping[str, Any] | None = None,  # noqa: A002
+    ) -> DbtCliInvocation:
+        """Prepare a dbt command (``["build"]``, ``["run", "--select", "x"]``...).
+
+        With ``context`` (the context of a ``@dbt_assets`` function) the command is limited to
+        the run's selected assets and checks, gets the partition's time window as vars
+        (``min_date``, ``max_date``), and its results map to the assets' keys.
+        """
+        from .asset_decorator import invocation_plan
+
+        plan = invocation_plan(context, manifest) if context is not None else None
+        return DbtCliInvocation(self, list(args), plan, dict(vars or {}))
+
+
+class DbtCliInvocation:
+    """One dbt command. Iterate with :meth:`stream` (asset results) or :meth:`stream_raw`
+    (dbt's node results); :meth:`wait` runs it to the end and raises on failure."""
+
+    def __init__(
+        self, resource: DbtCliResource, args: list[str], plan: Any, extra_vars: dict[str, Any]
+    ) -> None:
+        self.resource = resource
+        self.plan = plan
+        self.node_results: list[DbtNodeResult] = []
+        self.success: bool | None = None
+        self.error_message: str | None = None
+        self._started = False
+        self.tmpdir: Path | None = None
+        self.args = self._full_args(args, extra_vars)
+
+    # -- the command line ---------------------------------------------------------------------
+    def _full_args(self, args: list[str], extra_vars: dict[str, Any]) -> list[str]:
+        res = self.resource
+        if not args:
+            raise DbtProjectError(
+                "dbt.cli() needs a command, e.g. dbt.cli(['build'])",
+                project_dir=str(res.project.project_dir),
+            )
+        out = list(args)
+        out += res.project.dbt_args()
+        if res.threads is not None and "--threads" not in out:
+            out += ["--threads", str(res.threads)]
+        all_vars = {**res.vars, **(self.plan.vars if self.plan is not None else {}), **extra_vars}
+        if all_vars and "--vars" not in out:
+            out += ["--vars", json.dumps(all_vars, sort_keys=True, default=str)]
+        if res.state_path is not None and "--state" not in out:
+            out += ["--defer", "--state", str(res.state_path)]
+        if self.plan is not None:
+            out += self.plan.selection_args(self)
+        return out
+
+    def make_tmpdir(self) -> Path:
+        """A temporary directory for this invocation (selector file...), removed at the end."""
+        if self.tmpdir is None:
+            self.tmpdir = Path(tempfile.mkdtemp(prefix="orchestrator-dbt-"))
+        return self.tmpdir
+
+    def _cleanup(self) -> None:
+        if self.tmpdir is not None:
+            import shutil
+
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+    # -- running ------------------------------------------------------------------------------
+    def stream_raw(self) -> Iterator[DbtNodeResult]:
+        """Run dbt and yield each node's result as dbt finishes it."""
+        if self._started:
+            raise DbtProjectError(
+                "this dbt invocation was already run: call dbt.cli(...) again for a new one",
+                project_dir=str(self.resource.project.project_dir),
+            )
+        self._started = True
+        try:
+            yield from self._run_in_process()
+        finally:
+            self._cleanup()
+
+    def _run_in_process(self) -> Iterator[DbtNodeResult]:
+        try:
+            from dbt.cli.main import dbtRunner
+            from google.protobuf.json_format import MessageToDict
+        except ImportError as exc:
+            raise DbtProjectError(
+                f"dbt is not installed ({exc}): pip install 'orchestrator[dbt]'",
+                project_dir=str(self.resource.project.project_dir),
+            ) from exc
+
+        events: queue.Queue[Any] = queue.Queue()
+        errors: list[str] = []
+
+        def callback(event: Any) -> None:
+            name = event.info.name
+            if name == "NodeFinished":
+                events.put(MessageToDict(event.data, preserving_proto_field_name=True))
+            elif event.info.level == "error" and event.info.msg:
+                errors.append(str(event.info.msg))
+
+        outcome: dict[str, Any] = {}
+        args = [*self.args, "--log-level", "none"] if "--log-level" not in self.args else self.args
+
+        def run() -> None:
+            try:
+                with _IN_PROCESS_LOCK:
+                    outcome["result"] = dbtRunner(callbacks=[callback]).invoke(args)
+            except BaseException as exc:  # noqa: BLE001 - reported in the step's thread
+                outcome["exception"] = exc
+            finally:
+                events.put(_DONE)
+
+        thread = threading.Thread(target=run, name="orchestrator-dbt", daemon=True)
+        thread.start()
+        while True:
+            item = events.get()
+            if item is _DONE:
+                break
+            result = _node_result(item)
+            self.node_results.append(result)
+            yield result
+        thread.join()
+        if "exception" in outcome:
+            raise DbtProjectError(
+                f"dbt {' '.join(self.args[:1])} crashed for project "
+                f"{self.resource.project.project_dir}: {outcome['exception']}",
+                project_dir=str(self.resource.project.project_dir),
+            ) from outcome["exception"]
+        res = outcome["result"]
+        self.success = bool(res.success)
+        if res.exception is not None:
+            text = str(res.exception).strip()
+            if text and not any(text in e for e in errors):
+                errors.append(text)
+        if not self.success:
+            failed = [r for r in self.node_results if r.status in ("error", "fail")]
+            lines = [f"{r.unique_id}: {r.status}"
+                     + (f" ({r.message.splitlines()[0]})" if r.message else "") for r in failed]
+            if not lines:
+                lines = errors or ["dbt reported failure without a node result"]
+            self.error_message = (
+                f"dbt {self.args[0]} failed for project {self.resource.project.project_dir}: "
+                + "; ".join(lines)
+            )
+
+    def stream(self) -> Iterator[Any]:
+        """Run dbt and yield ``MaterializeResult``/``AssetCheckResult`` objects as results come.
+
+        Only for invocations made with ``context=`` from a ``@dbt_assets`` function. After the
+        last result, raises :class:`DbtRunError` if dbt failed (a model or an error-severity
+        test), which fails the step while keeping what was materialized.
+        """
+        if self.plan is None:
+            raise DbtProjectError(
+                "stream() maps dbt results to assets and needs the asset context: call "
+                "dbt.cli([...], context=context) inside a @dbt_assets function (or use "
+                "stream_raw() for dbt's own results)",
+                project_dir=str(self.resource.project.project_dir),
+            )
+        for result in self.stream_raw():
+            yield from self.plan.to_events(result)
+        if self.success is False:
+            raise DbtRunError(self.error_message or "dbt failed")
+
+    def wait(self) -> DbtCliInvocation:
+        """Run to the end (discarding streamed results); raise :class:`DbtRunError` on failure."""
+        for _ in self.stream_raw():
+            pass
+        if self.success is False:
+            raise DbtRunError(self.error_message or "dbt failed")
+        return self
+
+    def get_artifact(self, name: str) -> dict[str, Any]:
+        """A JSON artifact dbt wrote in the target directory (``run_results.json``...)."""
+        path = self.resource.project.manifest_path.parent / name
+        return json.loads(path.read_text())
+
+
+def asset_key_list(keys: Sequence[AssetKey]) -> list[str]:
+    return [k.to_user_string() for k in keys]
