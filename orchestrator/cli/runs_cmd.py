@@ -251,7 +251,9 @@ def cancel(run_id: str, wait: bool, timeout: float, force: bool) -> None:
     run = find_run(instance, run_id)
     outcome = cancel_run(instance, run.run_id, reason="orchestrator runs cancel", force=force)
     if outcome == "marked_canceled":
-        click.echo(f"Run {run.run_id} CANCELED (no process was executing it).")
+        last = instance.run_storage.get_events(run.run_id)[-1:]
+        detail = last[0].message.split("; ", 1)[-1] if last else ""
+        click.echo(f"Run {run.run_id} CANCELED (no process was executing it: {detail}).")
         return
     pid = run.tags.get("orchestrator/pid")
     if not wait:

@@ -11,7 +11,9 @@ included, through their launchers' cancel), records ``RUN_CANCELED`` and exits::
     wait_for_run_end(instance, run_id, timeout=30)   # the final RunRecord, or None
 
 A run whose process is gone (crashed, killed with SIGKILL, machine restarted) is marked
-CANCELED directly, so it does not stay "STARTED" for ever.
+CANCELED directly, so it does not stay "STARTED" for ever, and the external work it left
+running (pipes launches never collected) is stopped through its launchers
+(:func:`orchestrator.pipes.terminate_orphaned_launches`).
 """
 
 from __future__ import annotations
@@ -132,9 +134,21 @@ def cancel_run(instance: Any, run_id: str, *, reason: str = "cancel requested",
             pass
     why = (f"its process (pid {pid}) is gone" if pid is not None
            else "no process is recorded for it")
+    stopped = _stop_orphaned_external_work(instance, run_id)
+    if stopped:
+        why += f"; stopped {stopped} external process{'es' if stopped > 1 else ''} it left"
     storage.store_events([Event(EventType.RUN_CANCELED, run_id, level=30,
                                 message=f"run canceled: {reason}; {why}")])
     return "marked_canceled"
+
+
+def _stop_orphaned_external_work(instance: Any, run_id: str) -> int:
+    """Cancel external work (pipes launches) left running by a run's dead process."""
+    try:
+        from ..pipes.cancel import terminate_orphaned_launches
+    except ImportError:  # pipes host not available: nothing can have been launched
+        return 0
+    return len(terminate_orphaned_launches(instance, run_id, grace_period=5.0))
 
 
 def wait_for_run_end(instance: Any, run_id: str, timeout: float = 30.0,

@@ -259,7 +259,7 @@ def test_cancel_of_a_run_whose_process_is_gone(env):
                                     HOST_TAG: socket.gethostname()}))
     result = invoke("runs", "cancel", "orphan-run")
     assert result.exit_code == 0, result.output
-    assert "CANCELED (no process was executing it)" in result.output
+    assert "CANCELED (no process was executing it: its process (pid" in result.output
     assert storage.get_run("orphan-run").status is RunStatus.CANCELED
     messages = [e.message for e in storage.get_events("orphan-run")]
     assert any("is gone" in m for m in messages)

@@ -466,3 +466,71 @@ def test_op_job_with_config_file_and_reexecution(cli, write):
     child = json.loads(proc.stdout)
     assert child["steps"]["succeeded"] == ["count"]
     assert "counted 7" in proc.stderr
+
+
+EXTERNAL = '''
+import sys
+from pathlib import Path
+
+from orchestrator import Definitions, asset
+from orchestrator.pipes import PipesSubprocessClient
+
+HERE = Path(__file__).parent
+SCRIPT = "import os, pathlib, time; pathlib.Path(%r).write_text(str(os.getpid())); time.sleep(300)"
+
+
+@asset
+def external(context, pipes_subprocess_client: PipesSubprocessClient):
+    code = SCRIPT % str(HERE / "child.pid")
+    return pipes_subprocess_client.run(command=[sys.executable, "-c", code], context=context,
+                                       protocol_aware=False).get_results()
+
+
+defs = Definitions(assets=[external],
+                   resources={"pipes_subprocess_client": PipesSubprocessClient()})
+'''
+
+
+@pytest.mark.slow
+def test_cancel_after_the_orchestrator_died_stops_its_external_work(cli, write):
+    import os
+    import signal
+
+    path = write("ext/defs.py", EXTERNAL)
+    pid_file = path.with_name("child.pid")
+    runner = cli.popen("materialize", "-f", str(path), "--select", "*")
+    try:
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text())
+        child = int(pid_file.read_text())
+        run = json.loads(cli("runs", "list", "--json").stdout)[0]
+        assert run["status"] == "STARTED"
+        runner.send_signal(signal.SIGKILL)  # the orchestrator dies; its external work lives
+        runner.communicate(timeout=60)
+        os.kill(child, 0)
+
+        proc = cli("runs", "cancel", run["run_id"])
+        assert proc.returncode == 0, proc.stderr
+        assert "CANCELED (no process was executing it" in proc.stdout
+        assert "stopped 1 external process it left" in proc.stdout
+
+        def child_gone() -> bool:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return True
+            # a zombie is gone too
+            stat = Path(f"/proc/{child}/stat")
+            return stat.exists() and stat.read_text().split(") ")[1].startswith("Z")
+
+        _wait_for(child_gone)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.communicate(timeout=60)
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+    record = json.loads(cli("runs", "show", run["run_id"], "--json").stdout)["run"]
+    assert record["status"] == "CANCELED"
