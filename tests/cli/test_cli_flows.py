@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from cli_helpers import REPO
@@ -331,6 +332,7 @@ def _wait_for(predicate, timeout: float = 60.0):
 
 SLOW = '''
 import time
+from pathlib import Path
 from pathlib import Path
 
 from orchestrator import Definitions, asset
