@@ -245,6 +245,14 @@ class Definitions:
             if jn and jn not in seen:
                 problems.append(f"{type(s).__name__} '{getattr(s, 'name', '?')}' targets job "
                                 f"'{jn}', which is not defined")
+        import logging
+
+        for name, lg in self.loggers.items():
+            if not isinstance(lg, (logging.Handler, logging.Logger)) and not callable(lg):
+                problems.append(
+                    f"logger '{name}' is a {type(lg).__name__}, not a logging.Handler, a "
+                    f"logging.Logger or a callable receiving lists of events; fix "
+                    f"Definitions(loggers={{'{name}': ...}})")
         return problems
 
     @staticmethod

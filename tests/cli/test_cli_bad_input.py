@@ -343,3 +343,15 @@ def test_cancel_never_signals_a_recycled_pid(env):
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_validate_reports_a_logger_that_is_not_one(env):
+    put(env / "loggers.py", """
+        import logging
+        from orchestrator import Definitions
+
+        defs = Definitions(loggers={"console": "stdout", "ok": logging.NullHandler()})
+    """)
+    out = fails("definitions", "validate", "-f", "loggers.py")
+    assert "logger 'console' is a str, not a logging.Handler" in out
+    assert "'ok'" not in out
