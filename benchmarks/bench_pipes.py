@@ -141,7 +141,7 @@ def ours(tmp: Path, n: int, repeat: int) -> dict[str, float]:
         return bench
 
     rates, overheads = [], []
-    with contextlib.redirect_stderr(open(os.devnull, "w")):  # noqa: SIM115 - console off-screen
+    with contextlib.redirect_stderr(open(os.devnull, "w")):
         for i in range(max(1, repeat // 2)):
             home = tmp / f"home-{i}"
             inst = Instance.from_home(home)

@@ -18,7 +18,7 @@ class FileTail:
     the read chunk with no newline in sight is returned as it is, so reading never stalls.
     """
 
-    __slots__ = ("path", "offset", "_fh")
+    __slots__ = ("_fh", "offset", "path")
 
     def __init__(self, path: str, offset: int = 0) -> None:
         self.path = path
@@ -66,7 +66,7 @@ class FileTail:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        return [ln[:-1] if ln.endswith("\r") else ln for ln in lines], self.offset
+        return [ln.removesuffix("\r") for ln in lines], self.offset
 
     def close(self) -> None:
         if self._fh is not None:

@@ -20,6 +20,7 @@ Injectors (registered through the ``register_context_injectors`` hook under thes
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
@@ -216,8 +217,9 @@ class PipesUrlContextInjector(PipesContextInjector):
                 fs, path = (self._fs, self.url) if self._fs is not None else \
                     fsspec.core.url_to_fs(self.url)
                 fs.rm(path)
-        except Exception:  # noqa: BLE001 - best effort
-            pass
+        except Exception:
+            logging.getLogger("orchestrator.pipes").debug("could not remove %s", self.url,
+                                                          exc_info=True)
 
 
 class PipesEnvContextInjector(PipesContextInjector):

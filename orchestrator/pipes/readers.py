@@ -292,8 +292,8 @@ class PipesChunkedMessageReader(PipesMessageReader):
             self.key_prefix = "".join(secrets.choice(alphabet) for _ in range(30))
         try:
             fs.makedirs(f"{base}/{self.key_prefix}", exist_ok=True)
-        except Exception:  # noqa: BLE001 - object stores have no directories
-            pass
+        except Exception:
+            logging.getLogger("orchestrator.pipes").debug("makedirs failed", exc_info=True)
         return {"bucket": base, "key_prefix": self.key_prefix,
                 "include_stdio_in_messages": False}
 
@@ -337,8 +337,9 @@ class PipesChunkedMessageReader(PipesMessageReader):
         if self._cleanup and self._fs is not None and self.key_prefix:
             try:
                 self._fs.rm(f"{self.base_url}/{self.key_prefix}", recursive=True)
-            except Exception:  # noqa: BLE001 - best effort
-                pass
+            except Exception:
+                logging.getLogger("orchestrator.pipes").debug("chunk cleanup failed",
+                                                              exc_info=True)
 
     def spec(self) -> dict[str, Any]:
         return {"channel": self.name, "base_url": self.base_url, "key_prefix": self.key_prefix}

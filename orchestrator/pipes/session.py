@@ -45,10 +45,13 @@ from typing import Any
 from ..asset_key import AssetKey
 from ..errors import PipesError
 from ..events import Event, EventType
-from .context import PipesContextInjector, PipesTempFileContextInjector, build_context_data, \
-    selection_of
-from .readers import LineParser, PipesFileMessageReader, PipesMessageReader, \
-    default_line_parser
+from .context import (
+    PipesContextInjector,
+    PipesTempFileContextInjector,
+    build_context_data,
+    selection_of,
+)
+from .readers import LineParser, PipesFileMessageReader, PipesMessageReader, default_line_parser
 
 __all__ = ["PipesSession", "open_pipes_session", "reattach_pipes_session"]
 
@@ -227,8 +230,8 @@ class PipesSession:
         if spec.workdir is None:
             spec.workdir = os.path.join(self.session_dir, "launch")
         t = self.target
-        spec.labels = {**{"run_id": t.run_id, "step_key": t.step_key or "",
-                          "asset": ",".join(k.to_user_string() for k in t.asset_keys)},
+        spec.labels = {"run_id": t.run_id, "step_key": t.step_key or "",
+                          "asset": ",".join(k.to_user_string() for k in t.asset_keys),
                        **dict(spec.labels)}
         spec.bootstrap = {"context": self.context_params, "messages": self.message_params}
 
@@ -314,9 +317,9 @@ class PipesSession:
             from pipes_protocol import VERSION_KEY
 
             for stream, text in logs:
-                if stream == stdio and VERSION_KEY in text:
-                    if self._handle_line(text, events, stream_line=True):
-                        continue
+                if stream == stdio and VERSION_KEY in text and \
+                        self._handle_line(text, events, stream_line=True):
+                    continue
                 parsed = parse(stream, text)
                 if parsed is not None:
                     events.append(self._event(EventType.LOG, parsed[1], parsed[0],
@@ -735,7 +738,7 @@ def _handle_text(handle: dict[str, Any] | None) -> str:
 
 def _read_output(url: str, fmt: str) -> Any:
     local = "://" not in url or url.startswith("file://")
-    path = url[len("file://"):] if url.startswith("file://") else url
+    path = url.removeprefix("file://")
     if fmt == "json":
         import json
 
@@ -758,11 +761,11 @@ def _read_output(url: str, fmt: str) -> Any:
 
         if local:
             with open(path, "rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - only when the host allowed pickle
+                return pickle.load(fh)
         import fsspec
 
         with fsspec.open(url, "rb") as fh:
-            return pickle.loads(fh.read())  # noqa: S301
+            return pickle.loads(fh.read())
     raise PipesError(f"unknown output format {fmt!r}")
 
 

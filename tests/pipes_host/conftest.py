@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ph_helpers  # noqa: E402
+import ph_helpers
 
 
 @pytest.fixture

@@ -28,9 +28,14 @@ def test_registered_through_the_plugin_system():
     from orchestrator.plugins import get_context_injector, get_launcher, get_message_channel
 
     assert get_launcher("subprocess") is SubprocessLauncher
-    from orchestrator.pipes import (PipesChunkedMessageReader, PipesEnvContextInjector,
-                                    PipesFileMessageReader, PipesStdioMessageReader,
-                                    PipesTempFileContextInjector, PipesUrlContextInjector)
+    from orchestrator.pipes import (
+        PipesChunkedMessageReader,
+        PipesEnvContextInjector,
+        PipesFileMessageReader,
+        PipesStdioMessageReader,
+        PipesTempFileContextInjector,
+        PipesUrlContextInjector,
+    )
 
     assert get_message_channel("file") is PipesFileMessageReader
     assert get_message_channel("stdio") is PipesStdioMessageReader

@@ -7,18 +7,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from ph_helpers import PY, REPO, child_env
 
 from orchestrator import Instance
 from orchestrator.launchers.subprocess import _proc_start_time
-
-from ph_helpers import PY, REPO, child_env
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +35,7 @@ def long_job(context, pipes_subprocess_client: PipesSubprocessClient):
 client = PipesSubprocessClient(env={"PYTHONPATH": %r}, termination_grace_period=grace)
 materialize([long_job], resources={"pipes_subprocess_client": client},
             instance=Instance.from_home(home), run_id=run_id, raise_on_error=False)
-""" % str(REPO)
+""".replace("%r", repr(str(REPO)))
 
 # The child starts a grandchild (same process group), records both pids, logs, then waits.
 CHILD = """
@@ -91,7 +89,7 @@ class Harness:
     def messages(self) -> list[str]:
         try:
             return [e.message for e in self.storage.get_events(self.run_id)]
-        except Exception:  # the store may not exist yet
+        except Exception:  # noqa: BLE001 - the store may not exist yet
             return []
 
     def wait_running(self) -> tuple[int, int]:

@@ -4,13 +4,16 @@ context by reference), a shell script reporting with one echo, progress, CLI boo
 from __future__ import annotations
 
 import pytest
+from ph_helpers import PY, events, failure_text, messages
 
 from orchestrator import PipesError, asset, materialize
-from orchestrator.pipes import (PipesChunkedMessageReader, PipesEnvContextInjector,
-                                PipesStdioMessageReader, PipesSubprocessClient,
-                                PipesUrlContextInjector)
-
-from ph_helpers import PY, events, failure_text, messages
+from orchestrator.pipes import (
+    PipesChunkedMessageReader,
+    PipesEnvContextInjector,
+    PipesStdioMessageReader,
+    PipesSubprocessClient,
+    PipesUrlContextInjector,
+)
 
 
 def _materialize(path_or_cmd, client, **kw):
@@ -136,8 +139,9 @@ def test_bootstrap_by_cli_arguments(script):
     import os
     import subprocess
 
-    from orchestrator.pipes import open_pipes_session
     from ph_helpers import child_env
+
+    from orchestrator.pipes import open_pipes_session
 
     path = script(BASIC)
 
@@ -157,6 +161,6 @@ def test_bootstrap_by_cli_arguments(script):
 def test_open_pipes_session_needs_a_context():
     from orchestrator.pipes import open_pipes_session
 
-    with pytest.raises(PipesError, match="needs an execution context"):
-        with open_pipes_session(object()):
-            pass
+    with pytest.raises(PipesError, match="needs an execution context"), \
+            open_pipes_session(object()):
+        pass

@@ -4,11 +4,10 @@ Dagster venv) run unchanged under our orchestrator, and every message they send 
 from __future__ import annotations
 
 import pytest
+from ph_helpers import events, failure_text, messages
 
 from orchestrator import AssetCheckSpec, asset, materialize
-from orchestrator.pipes import PipesSubprocessClient, PipesStdioMessageReader
-
-from ph_helpers import events, failure_text, messages
+from orchestrator.pipes import PipesStdioMessageReader, PipesSubprocessClient
 
 pytestmark = pytest.mark.system
 

@@ -4,11 +4,10 @@ subprocess, asserting on the stored events and the error text."""
 from __future__ import annotations
 
 import pytest
+from ph_helpers import PY, events, failure_text, messages
 
 from orchestrator import AssetCheckSpec, AssetSpec, asset, materialize, multi_asset
 from orchestrator.pipes import PipesSubprocessClient
-
-from ph_helpers import PY, events, failure_text, messages
 
 
 def _run(path, client, *, specs=None, checks=None, **run_kwargs):
