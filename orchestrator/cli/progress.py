@@ -102,7 +102,7 @@ def run_progress(what: str) -> Iterator[list[Any]]:
     def update(state: StepProgress) -> None:
         total = max(state.total, len(state.state)) or None
         progress.update(task, total=total, completed=state.finished,
-                        description=state.describe(), refresh=True)
+                        description=state.describe())
 
     sink = StepProgress(update)
     with progress:
