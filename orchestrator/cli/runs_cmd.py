@@ -212,7 +212,17 @@ def reexecute(ctx: click.Context, run_id: str, from_failure: bool, config_file: 
         raise CodeLocationError(
             f"run {parent.run_id} records no code location (it was not started from the "
             f"command line); pass -f path/to/file.py or -m package.module")
-    defs = origin.load()
+    try:
+        defs = origin.load()
+    except CodeLocationError as exc:
+        if not parent.code_location or any(loc[k] for k in ("python_file", "module_name",
+                                                            "workspace")):
+            raise
+        raise CodeLocationError(
+            f"{exc}\n(the code location {parent.code_location!r} is the one run "
+            f"{parent.run_id} recorded; if the code moved, pass -f or -m to load it from "
+            f"where it is now)", location=exc.location,
+            user_traceback=exc.user_traceback) from None
     if parent.job_name == EPHEMERAL_ASSET_JOB:
         from orchestrator.asset_key import AssetKey
 

@@ -355,3 +355,23 @@ def test_validate_reports_a_logger_that_is_not_one(env):
     out = fails("definitions", "validate", "-f", "loggers.py")
     assert "logger 'console' is a str, not a logging.Handler" in out
     assert "'ok'" not in out
+
+
+def test_reexecute_when_the_recorded_code_moved(env):
+    put(env / "defs.py", PROJECT)
+    (env / "fail.flag").write_text("")
+    result = CliRunner().invoke(cli, ["materialize", "-f", "defs.py", "--select", "*"])
+    assert result.exit_code == 1
+    from orchestrator.instance import Instance
+
+    run_id = Instance.get().run_storage.get_runs(limit=1)[0].run_id
+    (env / "fail.flag").unlink()
+    (env / "moved").mkdir()
+    (env / "defs.py").rename(env / "moved" / "defs.py")
+    out = fails("runs", "reexecute", run_id, "--from-failure")
+    assert f"code location file '{env / 'defs.py'}' does not exist" in out
+    assert f"is the one run {run_id} recorded; if the code moved, pass -f or -m" in out
+    result = invoke("runs", "reexecute", run_id, "--from-failure", "-f", "moved/defs.py")
+    assert result.exit_code == 0, result.output
+    assert Instance.get().run_storage.get_runs(limit=1)[0].code_location == \
+        f"file:{env / 'moved' / 'defs.py'}:defs"
