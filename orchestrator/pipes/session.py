@@ -160,6 +160,9 @@ class PipesSession:
         self.warning_count = 0
         self.message_count = 0
         self.last_heartbeat: float | None = None
+        #: Seconds without a heartbeat (once one arrived) before a WARNING is logged.
+        self.heartbeat_timeout: float | None = None
+        self._heartbeat_warned = False
         self.last_progress: dict[str, Any] | None = None
         self._closed_session = False
         self._keep_dir = False
@@ -182,6 +185,7 @@ class PipesSession:
                                  outputs=self._output_bases)
         self.context_data = build_context_data(context, extras=extras, features=features)
         self._injector = injector
+        self.heartbeat_timeout = 3 * heartbeat_interval
         self.context_params = injector.inject(self.context_data, self.session_dir)
         self.message_params = self.message_reader.setup(self.session_dir)
 
@@ -293,11 +297,28 @@ class PipesSession:
             except Exception:  # noqa: BLE001 - the reader must survive anything
                 _log.exception("pipes reader failed; retrying")
                 n = 0
+            if self.heartbeat_timeout is not None:
+                self._check_heartbeat()
             if n:
                 idle = 0.002
             else:
                 self._stop.wait(idle)
                 idle = min(idle * 2, 0.05)
+
+    def _check_heartbeat(self) -> None:
+        """Warn once per silence when a client that sends heartbeats stopped sending them
+        (it may be hung). Clients that never sent one (Dagster's) are not judged."""
+        last = self.last_heartbeat
+        if last is None or self.closed or self._heartbeat_warned:
+            return
+        silent = time.time() - last
+        if silent > (self.heartbeat_timeout or 0.0):
+            self._heartbeat_warned = True
+            self.emit([self._event(
+                EventType.LOG,
+                f"[pipes] no heartbeat from the external process for {silent:.1f} s (it sends "
+                f"one every {self.context_data.get('pipes_features', {}).get('heartbeat_interval')}"
+                f" s): it may be hung", 30, {"pipes_warning": True, "heartbeat_missed": True})])
 
     def _tick(self, final: bool) -> int:
         with self._lock:
@@ -394,6 +415,7 @@ class PipesSession:
             return
         if method == "heartbeat":
             self.last_heartbeat = time.time()
+            self._heartbeat_warned = False
             return
         if method == "log_external_stream":
             if events is not None:

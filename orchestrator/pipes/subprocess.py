@@ -86,7 +86,9 @@ class PipesSubprocessClient:
     Constructor settings apply to every run: ``env`` (added to this process's environment),
     ``cwd``, ``context_injector`` / ``message_reader`` (defaults: temp files),
     ``termination_grace_period`` (seconds between SIGTERM and SIGKILL on cancel),
-    ``line_parser`` (how stdout/stderr lines become leveled log events).
+    ``line_parser`` (how stdout/stderr lines become leveled log events),
+    ``heartbeat_interval`` (advertised to clients; a client that sent heartbeats and then
+    stays silent for three intervals gets a WARNING event: it may be hung).
     """
 
     #: Marks the class as a resource for annotation-based injection
@@ -97,13 +99,15 @@ class PipesSubprocessClient:
                  context_injector: PipesContextInjector | None = None,
                  message_reader: PipesMessageReader | None = None,
                  termination_grace_period: float = 10.0,
-                 line_parser: LineParser | None = None) -> None:
+                 line_parser: LineParser | None = None,
+                 heartbeat_interval: float = 30.0) -> None:
         self.env = dict(env or {})
         self.cwd = cwd
         self.context_injector = context_injector
         self.message_reader = message_reader
         self.termination_grace_period = termination_grace_period
         self.line_parser = line_parser
+        self.heartbeat_interval = heartbeat_interval
 
     def run(self, *, context: Any, command: str | Sequence[str],
             extras: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
@@ -139,7 +143,8 @@ class PipesSubprocessClient:
                 context, extras=dict(extras or {}),
                 context_injector=context_injector or self.context_injector,
                 message_reader=message_reader or self.message_reader,
-                line_parser=line_parser or self.line_parser) as session:
+                line_parser=line_parser or self.line_parser,
+                heartbeat_interval=self.heartbeat_interval) as session:
             spec = LaunchSpec(command=argv, env={**self.env, **dict(env or {})},
                               cwd=os.fspath(cwd) if cwd is not None else self.cwd)
             session.launch(launcher, spec)

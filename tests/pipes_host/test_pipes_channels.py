@@ -164,3 +164,56 @@ def test_open_pipes_session_needs_a_context():
     with pytest.raises(PipesError, match="needs an execution context"), \
             open_pipes_session(object()):
         pass
+
+
+def test_missing_heartbeat_is_detected(script, tmp_path):
+    """A client that sent heartbeats and then went silent is reported as possibly hung."""
+    from ph_helpers import child_env
+
+    go = tmp_path / "go"
+    body = f"""
+    import json, os, time
+    path = os.environ["PIPES_MESSAGES_PATH"]
+    def send(method, params):
+        with open(path, "a") as fh:
+            fh.write(json.dumps({{"__dagster_pipes_version": "0.1", "method": method,
+                                 "params": params}}) + "\\n")
+    send("opened", {{}})
+    send("heartbeat", {{}})
+    while not os.path.exists({str(go)!r}):
+        time.sleep(0.01)
+    send("report_asset_materialization", {{"asset_key": None, "data_version": None,
+                                          "metadata": None}})
+    send("closed", {{}})
+    """
+    path = script(body)
+    client = PipesSubprocessClient(env=child_env(), heartbeat_interval=0.05)
+    from orchestrator import Instance
+
+    instance = Instance.ephemeral()
+
+    @asset
+    def target(context, pipes_subprocess_client: PipesSubprocessClient):
+        return pipes_subprocess_client.run(command=[PY, path], context=context).get_results()
+
+    import threading
+    import time
+
+    out: dict = {}
+    th = threading.Thread(target=lambda: out.setdefault("res", materialize(
+        [target], resources={"pipes_subprocess_client": client}, instance=instance,
+        raise_on_error=False, log_level="CRITICAL")))
+    th.start()
+    found = []
+    for _ in range(3000):
+        runs = instance.run_storage.get_runs()
+        if runs:
+            found = [e for e in instance.run_storage.get_events(runs[0].run_id)
+                     if e.data.get("heartbeat_missed")]
+            if found:
+                break
+        time.sleep(0.01)
+    go.write_text("")
+    th.join(60)
+    assert found and "no heartbeat" in found[0].message and found[0].level == 30
+    assert out["res"].success

@@ -1,5 +1,6 @@
-"""docs/concepts/pipes.md: every Python example runs (in order, in one namespace, in a fresh
-directory) and prints exactly the ``text`` block that follows it."""
+"""docs/concepts/pipes.md and docs/guides/external-processes.md: every Python example runs (in
+order, in one namespace per page, in a fresh directory) and prints exactly the ``text`` block
+that follows it."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import contextlib
 import io
 import re
 
+import pytest
 from ph_helpers import REPO
 
 DOC = REPO / "docs" / "concepts" / "pipes.md"
+GUIDE = REPO / "docs" / "guides" / "external-processes.md"
 _BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
 
 
-def test_python_examples_run_and_print_what_the_page_says(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("doc", "count"), [(DOC, 5), (GUIDE, 4)], ids=["concept", "guide"])
+def test_python_examples_run_and_print_what_the_page_says(doc, count, tmp_path, monkeypatch):
     monkeypatch.setenv("ORCHESTRATOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the scripts import pipes_client
     monkeypatch.chdir(tmp_path)
-    blocks = [(m.group(1), m.group(2)) for m in _BLOCK.finditer(DOC.read_text("utf-8"))]
+    blocks = [(m.group(1), m.group(2)) for m in _BLOCK.finditer(doc.read_text("utf-8"))]
     namespace: dict = {"__name__": "__doc_example__"}
     ran = checked = 0
     for i, (lang, body) in enumerate(blocks):
@@ -25,13 +29,13 @@ def test_python_examples_run_and_print_what_the_page_says(tmp_path, monkeypatch)
             continue
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = compile(body, f"{DOC.name}[block {i}]", "exec")
+            code = compile(body, f"{doc.name}[block {i}]", "exec")
             exec(code, namespace)  # noqa: S102 - running the documented examples is the point
         ran += 1
         if i + 1 < len(blocks) and blocks[i + 1][0] == "text":
             assert out.getvalue() == blocks[i + 1][1], f"output of block {i} differs"
             checked += 1
-    assert ran == checked == 5
+    assert ran == checked == count
 
 
 def test_every_public_name_is_documented():
