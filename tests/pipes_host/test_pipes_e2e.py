@@ -54,6 +54,9 @@ def test_success_logs_metadata_and_stdio(script, client):
     # the handle is stored before any message of the process
     all_types = [e.event_type.value for e in events(res)]
     assert all_types.index("EXTERNAL_LAUNCHED") < all_types.index("LOG")
+    # everything the session created (context, messages, logs) is gone
+    assert not os.path.exists(launched.data["session"]["session_dir"])
+    assert not os.path.exists(launched.data["handle"]["stdout"])
 
 
 def test_logs_are_stored_while_the_process_runs(script, client, tmp_path):
@@ -312,3 +315,50 @@ def test_op_style_direct_use_of_open_pipes_session(script):
     assert res.success
     assert "manual launch" in messages(res)
     assert events(res, "ASSET_MATERIALIZATION")[0].metadata == {"ok": True}
+
+
+def test_partition_range_run_end_to_end(script, client):
+    """A real range run of a daily-partitioned asset: the process gets the range and the time
+    window spanning it (Dagster sends nothing for a range)."""
+    from orchestrator import DailyPartitionsDefinition, PartitionKeyRange
+
+    path = script("""
+        from pipes_client import open_pipes
+        with open_pipes() as pipes:
+            rng, win = pipes.partition_key_range, pipes.partition_time_window
+            pipes.report_asset_materialization(metadata={
+                "range": [rng["start"], rng["end"]], "window": [win["start"], win["end"]]})
+    """)
+
+    @asset(partitions_def=DailyPartitionsDefinition(start_date="2024-01-01"))
+    def days(context, pipes_subprocess_client: PipesSubprocessClient):
+        return pipes_subprocess_client.run(command=[PY, path], context=context).get_results()
+
+    res = materialize([days], resources={"pipes_subprocess_client": client},
+                      partition_key_range=PartitionKeyRange("2024-03-01", "2024-03-03"),
+                      raise_on_error=False, log_level="CRITICAL")
+    assert res.success, res.get_step_failure_events()
+    md = events(res, "ASSET_MATERIALIZATION")[0].metadata
+    assert md == {"range": ["2024-03-01", "2024-03-03"],
+                  "window": ["2024-03-01T00:00:00+00:00", "2024-03-04T00:00:00+00:00"]}
+
+
+def test_single_time_partition_gets_its_window(script, client):
+    from orchestrator import DailyPartitionsDefinition
+
+    path = script("""
+        from pipes_client import open_pipes
+        with open_pipes() as pipes:
+            win = pipes.partition_time_window
+            pipes.report_asset_materialization(metadata={
+                "key": pipes.partition_key, "window": [win["start"], win["end"]]})
+    """)
+
+    @asset(partitions_def=DailyPartitionsDefinition(start_date="2024-01-01"))
+    def day(context, pipes_subprocess_client: PipesSubprocessClient):
+        return pipes_subprocess_client.run(command=[PY, path], context=context).get_results()
+
+    res = materialize([day], resources={"pipes_subprocess_client": client},
+                      partition_key="2024-03-05", log_level="CRITICAL")
+    assert events(res, "ASSET_MATERIALIZATION")[0].metadata == {
+        "key": "2024-03-05", "window": ["2024-03-05T00:00:00+00:00", "2024-03-06T00:00:00+00:00"]}
