@@ -63,7 +63,8 @@ _PKG_DIR = str(Path(__file__).resolve().parent)
 HOW_TO_POINT = (
     "point at your code with -f path/to/definitions.py or -m package.module (add -a NAME if "
     "the Definitions object is not called 'defs'), or -w path/to/workspace.yaml, or run the "
-    f"command in a directory that has a {WORKSPACE_FILE}"
+    f"command in a directory that has a {WORKSPACE_FILE} or a pyproject.toml with "
+    "[tool.orchestrator] module_name = \"...\" (or python_file = \"...\")"
 )
 
 
@@ -431,8 +432,8 @@ def resolve_origins(*, python_file: str | None = None, module_name: str | None =
                     attribute: str | None = None, workspace: str | None = None,
                     cwd: str | os.PathLike[str] | None = None) -> list[CodeLocationOrigin]:
     """The code locations a command points at: ``-f``, ``-m`` or ``-w`` (one of them), else
-    ``workspace.yaml`` in the current directory, else a :class:`CodeLocationError` that
-    says how to point at code."""
+    ``workspace.yaml`` in the current directory, else ``[tool.orchestrator]`` in its
+    ``pyproject.toml``, else a :class:`CodeLocationError` that says how to point at code."""
     given = [n for n, v in (("-f/--python-file", python_file), ("-m/--module-name", module_name),
                             ("-w/--workspace", workspace)) if v]
     if len(given) > 1:
@@ -447,11 +448,59 @@ def resolve_origins(*, python_file: str | None = None, module_name: str | None =
                                 "belongs to")
     if workspace:
         return load_workspace(workspace)
-    default = Path(cwd if cwd is not None else os.getcwd()) / WORKSPACE_FILE
+    here = Path(cwd if cwd is not None else os.getcwd())
+    default = here / WORKSPACE_FILE
     if default.exists():
         return load_workspace(default)
-    raise CodeLocationError(f"no code location given and no {WORKSPACE_FILE} in "
-                            f"{default.parent}; {HOW_TO_POINT}")
+    from_pyproject = _pyproject_origin(here / "pyproject.toml")
+    if from_pyproject is not None:
+        return [from_pyproject]
+    raise CodeLocationError(f"no code location given, no {WORKSPACE_FILE} and no "
+                            f"[tool.orchestrator] in pyproject.toml in {here}; {HOW_TO_POINT}")
+
+
+_PYPROJECT_KEYS = {"python_file", "module_name", "attribute", "location_name"}
+
+
+def _pyproject_origin(path: Path) -> CodeLocationOrigin | None:
+    """The location named by ``[tool.orchestrator]`` in pyproject.toml, if any::
+
+        [tool.orchestrator]
+        module_name = "my_project.definitions"     # or python_file = "src/definitions.py"
+    """
+    if not path.exists():
+        return None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: no TOML reader in the standard library
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CodeLocationError(f"{path}: cannot read it: {exc}") from None
+    section = data.get("tool", {}).get("orchestrator")
+    if section is None:
+        return None
+    where = f"{path} [tool.orchestrator]"
+    if not isinstance(section, dict):
+        raise CodeLocationError(f"{where} must be a table")
+    unknown = set(section) - _PYPROJECT_KEYS
+    if unknown:
+        raise CodeLocationError(f"{where}: unknown keys {sorted(unknown)}; allowed: "
+                                f"{sorted(_PYPROJECT_KEYS)}")
+    for key, value in section.items():
+        if not isinstance(value, str) or not value:
+            raise CodeLocationError(f"{where}: {key} must be a non-empty string, got "
+                                    f"{value!r}")
+    if ("python_file" in section) == ("module_name" in section):
+        raise CodeLocationError(f"{where}: set exactly one of python_file or module_name")
+    if "python_file" in section:
+        file = Path(section["python_file"])
+        return CodeLocationOrigin.for_file(file if file.is_absolute() else path.parent / file,
+                                           section.get("attribute"),
+                                           section.get("location_name"))
+    return CodeLocationOrigin.for_module(section["module_name"], section.get("attribute"),
+                                         section.get("location_name"), str(path.parent))
 
 
 def select_origin(origins: Sequence[CodeLocationOrigin],

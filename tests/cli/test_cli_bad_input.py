@@ -49,7 +49,8 @@ def fails(*args: str, code: int = 1) -> str:
 # -- pointing at code ------------------------------------------------------------------------
 def test_no_location_and_no_workspace(env):
     out = fails("assets", "list")
-    assert f"no code location given and no workspace.yaml in {env}" in out
+    assert f"no code location given, no workspace.yaml and no [tool.orchestrator] in " \
+           f"pyproject.toml in {env}" in out
     assert "-f path/to/definitions.py or -m package.module" in out
 
 
@@ -375,3 +376,45 @@ def test_reexecute_when_the_recorded_code_moved(env):
     assert result.exit_code == 0, result.output
     assert Instance.get().run_storage.get_runs(limit=1)[0].code_location == \
         f"file:{env / 'moved' / 'defs.py'}:defs"
+
+
+def test_pyproject_names_the_code_location(env):
+    put(env / "src" / "defs.py", PROJECT)
+    put(env / "pyproject.toml", """
+        [project]
+        name = "demo"
+
+        [tool.orchestrator]
+        python_file = "src/defs.py"
+        location_name = "demo"
+    """)
+    listed = json.loads(invoke("assets", "list", "--json").output)
+    assert {(a["location"], a["key"]) for a in listed} == {("demo", "numbers"),
+                                                           ("demo", "total")}
+    put(env / "pkgdir" / "demo_pkg" / "__init__.py", "")
+    put(env / "pkgdir" / "demo_pkg" / "defs.py", PROJECT)
+    put(env / "pkgdir" / "pyproject.toml", """
+        [tool.orchestrator]
+        module_name = "demo_pkg.defs"
+    """)
+    (origin,) = resolve_origins(cwd=env / "pkgdir")
+    assert (origin.kind, origin.target, origin.working_directory) == (
+        "module", "demo_pkg.defs", str(env / "pkgdir"))
+    assert origin.load().asset_graph.all_keys
+
+
+@pytest.mark.parametrize("table, message", [
+    ('python_file = "a.py"\nmodule_name = "b"', "set exactly one of python_file or module_name"),
+    ('attribute = "defs"', "set exactly one of python_file or module_name"),
+    ('python_file = "a.py"\nfile = "x"', "unknown keys ['file']"),
+    ("python_file = 3", "python_file must be a non-empty string, got 3"),
+])
+def test_bad_pyproject_tables(env, table, message):
+    put(env / "pyproject.toml", "[tool.orchestrator]\n" + table + "\n")
+    out = fails("assets", "list")
+    assert f"{env / 'pyproject.toml'} [tool.orchestrator]" in out and message in out
+
+
+def test_pyproject_without_the_table_is_ignored(env):
+    put(env / "pyproject.toml", "[project]\nname = 'x'\n")
+    assert "no code location given" in fails("assets", "list")
