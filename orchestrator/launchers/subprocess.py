@@ -132,29 +132,37 @@ class SubprocessLauncher(Launcher):
             raise LauncherError(f"subprocess launcher: cannot start {command!r}: {exc}") from exc
         os.close(gate_r)
         self._procs[proc.pid] = proc
-        handle: Handle = {
-            "launcher": self.name, "pid": proc.pid, "start_time": _proc_start_time(proc.pid),
-            "host": socket.gethostname(), "workdir": workdir, "owns_workdir": owns,
-            "stdout": out_path, "stderr": err_path, "command": command,
-        }
-        launched = Launched(handle=handle, **self.describe(handle))
+        released = False
         try:
+            handle: Handle = {
+                "launcher": self.name, "pid": proc.pid,
+                "start_time": _proc_start_time(proc.pid), "host": socket.gethostname(),
+                "workdir": workdir, "owns_workdir": owns, "stdout": out_path,
+                "stderr": err_path, "command": command,
+            }
+            launched = Launched(handle=handle, **self.describe(handle))
             on_handle(launched)
+            try:
+                os.write(gate_w, b"go\n")
+                released = True
+            except OSError as exc:
+                proc.wait()
+                tail = read_tail_lines(err_path, 5)
+                raise LauncherError(f"subprocess launcher: the launch gate of {command!r} "
+                                    f"died before the command ran ({exc}); stderr: {tail}"
+                                    ) from exc
         except BaseException:
-            os.close(gate_w)  # the gate sees EOF: the command never runs
-            proc.wait()
-            self._procs.pop(proc.pid, None)
-            self.cleanup(handle)
-            raise
-        try:
-            os.write(gate_w, b"go\n")
-        except OSError as exc:
-            proc.wait()
-            tail = read_tail_lines(err_path, 5)
-            raise LauncherError(f"subprocess launcher: the launch gate of {command!r} died "
-                                f"before the command ran ({exc}); stderr: {tail}") from exc
-        finally:
+            # on_handle failed (or we were interrupted): the gate sees EOF, nothing runs
             os.close(gate_w)
+            gate_w = -1
+            if not released:
+                proc.wait()
+                self._procs.pop(proc.pid, None)
+                self.cleanup({"pid": proc.pid, "workdir": workdir, "owns_workdir": owns})
+            raise
+        finally:
+            if gate_w >= 0:
+                os.close(gate_w)
         return launched
 
     def describe(self, handle: Handle) -> dict[str, str | None]:

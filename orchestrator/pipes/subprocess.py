@@ -147,8 +147,13 @@ class PipesSubprocessClient:
                 heartbeat_interval=self.heartbeat_interval) as session:
             spec = LaunchSpec(command=argv, env={**self.env, **dict(env or {})},
                               cwd=os.fspath(cwd) if cwd is not None else self.cwd)
-            session.launch(launcher, spec)
-            session.wait(grace)
+            try:
+                session.launch(launcher, spec)
+                session.wait(grace)  # cancels the process group if interrupted
+            except BaseException as exc:
+                if session.handle is not None and session.status is None:
+                    session.cancel(grace, reason=f"{type(exc).__name__}: {exc}")
+                raise
         session.check_outcome(protocol_aware=protocol_aware,
                               implicit_materializations=implicit_materializations)
         return PipesClientCompletedInvocation(
