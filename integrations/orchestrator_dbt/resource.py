@@ -28,8 +28,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from orchestrator.asset_key import AssetKey
-
 from .errors import DbtProjectError
 from .manifest import DbtManifest
 from .project import DbtProject
@@ -264,7 +262,10 @@ class DbtCliInvocation:
         def run() -> None:
             try:
                 with _IN_PROCESS_LOCK:
-                    outcome["result"] = dbtRunner(callbacks=[callback]).invoke(args)
+                    try:
+                        outcome["result"] = dbtRunner(callbacks=[callback]).invoke(args)
+                    finally:
+                        _release_adapters()
             except BaseException as exc:  # noqa: BLE001 - reported in the step's thread
                 outcome["exception"] = exc
             finally:
@@ -294,8 +295,7 @@ class DbtCliInvocation:
                 errors.append(text)
         if not self.success:
             failed = [r for r in self.node_results if r.status in ("error", "fail")]
-            lines = [f"{r.unique_id}: {r.status}"
-                     + (f" ({r.message.splitlines()[0]})" if r.message else "") for r in failed]
+            lines = [f"{r.unique_id}: {r.status}" + _first_lines(r["message"]) for r in failed]
             if not lines:
                 lines = errors or ["dbt reported failure without a node result"]
             self.error_message = (
@@ -336,5 +336,35 @@ class DbtCliInvocation:
         return json.loads(path.read_text())
 
 
-def asset_key_list(keys: Sequence[AssetKey]) -> list[str]:
-    return [k.to_user_string() for k in keys]
+def _release_adapters() -> None:
+    """Close what dbt keeps open in this process after an invocation.
+
+    Adapters cache connections between invocations; dbt-duckdb even keeps its database open,
+    keyed by the profile's path as written, so a relative path would keep pointing at the file
+    of the first invocation. Closing them makes each invocation start like a new dbt process.
+    """
+    import sys
+
+    try:
+        from dbt.adapters.factory import reset_adapters
+
+        reset_adapters()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    duck = sys.modules.get("dbt.adapters.duckdb.connections")
+    manager = getattr(duck, "DuckDBConnectionManager", None)
+    if manager is not None:
+        try:
+            with manager._LOCK:
+                env = manager._ENV
+                manager._ENV = None
+            if env is not None:
+                env.close()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+
+def _first_lines(message: str) -> str:
+    """dbt's message without its blank lines, on one line: '(Runtime Error ... not found)'."""
+    lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
+    return f" ({' '.join(lines[:3])})" if lines else ""

@@ -95,16 +95,30 @@ class ActiveExecution:
                                 f"{', '.join(self.failed_checks.get(s.step_key, []))}")
         for dep in step.extra_deps:
             st = self.done.get(dep)
+            if st == "failure" and self._read_assets_produced(step, dep):
+                continue  # the assets this step reads were materialized before the failure
             if st in ("failure", "skipped", "canceled"):
                 return f"upstream '{dep}' {'was skipped' if st == 'skipped' else 'failed'}"
             if dep in step.blocking_check_deps and self.failed_blocking(dep):
                 return (f"blocking check '{dep}' failed: "
                         f"{', '.join(self.failed_checks.get(dep, []))}")
         for dep_step, keys in ((d, self.blocked.get(d, set())) for d in step.extra_deps):
+            outs = step.extra_dep_outputs.get(dep_step)
+            if keys and outs is not None and dep_step not in step.blocking_check_deps:
+                up = self.plan.steps.get(dep_step)
+                read = {up.keys_by_output.get(o) for o in outs} if up is not None else None
+                if read is not None and not (keys & read):
+                    continue  # blocked assets of that step are not ones this step reads
             if keys:
                 return (f"blocking check on {sorted(k.to_user_string() for k in keys)} failed in "
                         f"'{dep_step}'")
         return None
+
+    def _read_assets_produced(self, step: Step, dep: str) -> bool:
+        outs = step.extra_dep_outputs.get(dep)
+        if not outs or dep in step.blocking_check_deps:
+            return False
+        return all((dep, out, None) in self.produced for out in outs)
 
     def failed_blocking(self, check_step: str) -> bool:
         return bool(self.blocked.get(check_step))

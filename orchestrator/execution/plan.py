@@ -104,6 +104,9 @@ class Step:
     mapping_key: str | None = None
     mapped_over: tuple[str, str] | None = None  # templates: (dynamic step key, output)
     extra_deps: set[str] = field(default_factory=set)  # ordering only
+    # for extra deps that come from asset deps: upstream step -> the outputs (assets) read, so
+    # a failed multi-asset step skips only what depends on the assets it did not produce
+    extra_dep_outputs: dict[str, set[str]] = field(default_factory=dict)
     blocking_check_deps: dict[str, list[AssetKey]] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -403,6 +406,8 @@ def build_asset_plan(asset_graph: Any, selected: set[AssetKey], selected_checks:
                 if dep in step_for_key and step_for_key[dep][0] != step.key and \
                         dep not in ad.keys_by_input_name.values():
                     step.extra_deps.add(step_for_key[dep][0])
+                    step.extra_dep_outputs.setdefault(step_for_key[dep][0], set()).add(
+                        step_for_key[dep][1])
     # separate check steps
     for cd in asset_graph.checks_defs:
         cks = [cs for cs in cd.specs if cs.asset_key in selected and
