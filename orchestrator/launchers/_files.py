@@ -7,6 +7,7 @@ import os
 __all__ = ["FileTail", "read_tail_lines"]
 
 _CHUNK = 4 * 1024 * 1024
+_MAX_LINE = 64 * 1024 * 1024
 
 
 class FileTail:
@@ -14,8 +15,9 @@ class FileTail:
 
     ``read(final=False)`` returns ``(lines, offset)``: the complete lines (decoded as UTF-8,
     bad bytes replaced, ``\\r\\n`` and ``\\n`` removed) and the offset just after the last one.
-    With ``final=True`` a trailing line without a newline is returned too. A line longer than
-    the read chunk with no newline in sight is returned as it is, so reading never stalls.
+    With ``final=True`` a trailing line without a newline is returned too. A line is returned
+    only once complete (whatever its size), except one longer than 64 MiB with no newline in
+    sight, which is returned as it is so reading never stalls.
     """
 
     __slots__ = ("_fh", "offset", "path")
@@ -34,29 +36,36 @@ class FileTail:
         return True
 
     def read_bytes(self, final: bool = False) -> bytes:
-        """Complete-line bytes since the offset (advancing it)."""
+        """Complete-line bytes since the offset (advancing it past them)."""
         if not self._open():
             return b""
         fh = self._fh
         assert fh is not None
-        out = []
+        fh.seek(self.offset)
+        buf = bytearray()
         while True:
-            fh.seek(self.offset)
             data = fh.read(_CHUNK)
             if not data:
                 break
-            if final or len(data) == _CHUNK and b"\n" not in data:
-                take = len(data)
-            else:
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    break
-                take = cut + 1
-            out.append(data[:take] if take != len(data) else data)
-            self.offset += take
+            buf += data
             if len(data) < _CHUNK:
-                break
-        return b"".join(out)
+                break  # end of what is written so far
+            if len(buf) >= _CHUNK and b"\n" in data:
+                break  # enough for one batch
+        if not buf:
+            return b""
+        if final:
+            take = len(buf)
+        else:
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                if len(buf) < _MAX_LINE:
+                    return b""  # a line still being written: wait for its end
+                take = len(buf)  # an absurdly long line: pass it on rather than stall
+            else:
+                take = cut + 1
+        self.offset += take
+        return bytes(buf[:take])
 
     def read(self, final: bool = False) -> tuple[list[str], int]:
         data = self.read_bytes(final)

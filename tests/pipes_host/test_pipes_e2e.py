@@ -362,3 +362,23 @@ def test_single_time_partition_gets_its_window(script, client):
                       partition_key="2024-03-05", log_level="CRITICAL")
     assert events(res, "ASSET_MATERIALIZATION")[0].metadata == {
         "key": "2024-03-05", "window": ["2024-03-05T00:00:00+00:00", "2024-03-06T00:00:00+00:00"]}
+
+
+def test_large_messages_arrive_whole(script, client):
+    path = script("""
+        from pipes_client import open_pipes
+        with open_pipes() as pipes:
+            pipes.log.info("L" * 6_000_000)
+            pipes.report_asset_materialization(metadata={"blob": "m" * 5_000_000})
+            print("S" * 5_000_000)
+    """)
+
+    @asset
+    def big(context, pipes_subprocess_client: PipesSubprocessClient):
+        return pipes_subprocess_client.run(command=[PY, path], context=context).get_results()
+
+    res = materialize([big], resources={"pipes_subprocess_client": client},
+                      log_level="CRITICAL")
+    sizes = sorted(len(m) for m in messages(res))
+    assert sizes == [5_000_000, 6_000_000]
+    assert len(events(res, "ASSET_MATERIALIZATION")[0].metadata["blob"]) == 5_000_000
