@@ -1,0 +1,414 @@
+"""The daemon: evaluates schedules and sensors, advances backfills and runs the queue.
+
+::
+
+    from orchestrator.daemon import Daemon
+
+    daemon = Daemon.for_origins(instance, origins, max_concurrent_runs=4)
+    daemon.run_forever()            # what `orchestrator daemon` does
+    summary = daemon.tick()         # one iteration (tests drive it with a ManualClock)
+
+Idempotence: a schedule tick's runs get ids derived from (location, schedule, scheduled
+time, index) and a sensor's from its run key (or its tick id), so evaluating a tick again
+after a crash finds the runs it already created instead of making new ones. A schedule's
+state is saved after each tick, so a restarted daemon resumes at the first tick it had not
+finished. Ticks missed while no daemon ran are caught up, at most ``max_catchup_ticks`` of
+them per schedule (the newest); older ones are recorded as one SKIPPED tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ..errors import DefinitionError, OrchestratorError
+from ..schedules.requests import NO_CURSOR, RunRequest, TickStatus
+from .queue import RunQueue, submit_run
+from .state import InstigatorStore, instigator_id
+
+__all__ = ["Daemon", "DaemonTickSummary", "LoadedLocation", "run_id_for"]
+
+logger = logging.getLogger("orchestrator.daemon")
+
+_RUN_ID_NS = uuid.UUID("6c1b8f4e-3a57-4b8e-9a51-2f0d7c7d6e10")
+SCHEDULE_TAG = "orchestrator/schedule"
+SENSOR_TAG = "orchestrator/sensor"
+RUN_KEY_TAG = "orchestrator/run_key"
+TICK_TAG = "orchestrator/tick"
+SCHEDULED_TIME_TAG = "orchestrator/scheduled_execution_time"
+
+
+def run_id_for(*parts: str) -> str:
+    """A run id that is the same every time for the same parts (idempotent submission)."""
+    return str(uuid.uuid5(_RUN_ID_NS, "|".join(parts)))
+
+
+@dataclass
+class LoadedLocation:
+    """A code location the daemon serves: its name, definitions and pointer (how a run's
+    process loads it again)."""
+
+    name: str
+    defs: Any
+    pointer: str | None
+    _jobs: dict[str, Any] = field(default_factory=dict)
+
+    def job(self, name: str) -> Any:
+        if name not in self._jobs:
+            self._jobs[name] = self.defs.get_job_def(name)
+        return self._jobs[name]
+
+
+@dataclass
+class DaemonTickSummary:
+    """What one daemon iteration did."""
+
+    ticks: list[dict[str, Any]] = field(default_factory=list)
+    submitted: list[str] = field(default_factory=list)
+    launched: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    """Evaluates the schedules and sensors of code locations and runs the run queue."""
+
+    def __init__(self, instance: Any, locations: Sequence[LoadedLocation], *,
+                 clock: Callable[[], float] | None = None, max_concurrent_runs: int = 10,
+                 tag_concurrency_limits: Sequence[Any] | None = None,
+                 max_catchup_ticks: int = 5, interval: float = 1.0, launch: bool = True,
+                 python: str | None = None) -> None:
+        from .clock import system_clock
+
+        if not isinstance(max_catchup_ticks, int) or max_catchup_ticks < 0:
+            raise DefinitionError(f"max_catchup_ticks must be an int >= 0, got "
+                                  f"{max_catchup_ticks!r}")
+        self.instance = instance
+        self.storage = instance.run_storage
+        self.locations = list(locations)
+        self.clock = clock or system_clock
+        self.max_catchup_ticks = max_catchup_ticks
+        self.interval = interval
+        self.store = InstigatorStore(self.storage)
+        self.queue = RunQueue(instance, max_concurrent_runs=max_concurrent_runs,
+                              tag_concurrency_limits=tag_concurrency_limits, python=python,
+                              launch=launch)
+        self._states: dict[str, dict[str, Any]] = {}
+        self._next_fire: dict[str, float] = {}
+        self._statuses: dict[str, str] | None = None
+        self._stop = threading.Event()
+        self._recovered = False
+        seen: dict[str, str] = {}
+        for loc in self.locations:
+            for inst in list(loc.defs.schedules) + list(loc.defs.sensors):
+                iid = instigator_id(loc.name, inst.name)
+                if iid in seen:
+                    raise DefinitionError(f"code location '{loc.name}' defines two schedules/"
+                                          f"sensors named '{inst.name}'; names must be unique")
+                seen[iid] = inst.kind
+
+    @classmethod
+    def for_origins(cls, instance: Any, origins: Sequence[Any], **kwargs: Any) -> Daemon:
+        """A daemon over code locations (CodeLocationOrigin objects), loaded now."""
+        locs = [LoadedLocation(o.name, o.load(), o.pointer) for o in origins]
+        return cls(instance, locs, **kwargs)
+
+    # -- instigators ----------------------------------------------------------------------
+    def instigators(self) -> list[tuple[LoadedLocation, Any]]:
+        return [(loc, i) for loc in self.locations
+                for i in list(loc.defs.schedules) + list(loc.defs.sensors)]
+
+    def is_running(self, iid: str, inst: Any, statuses: Mapping[str, str]) -> bool:
+        status = statuses.get(iid)
+        if status is None:
+            status = getattr(inst.default_status, "value", inst.default_status)
+        return status == "RUNNING"
+
+    def _state(self, iid: str) -> dict[str, Any]:
+        st = self._states.get(iid)
+        if st is None:
+            st = self._states[iid] = self.store.get(iid)
+        return st
+
+    def _save(self, iid: str, st: dict[str, Any]) -> None:
+        self.store.put(iid, st)
+
+    # -- one iteration --------------------------------------------------------------------
+    def tick(self) -> DaemonTickSummary:
+        """One iteration: schedules, sensors, backfills, then the queue."""
+        summary = DaemonTickSummary()
+        now = self.clock()
+        if not self._recovered:
+            self._recovered = True
+            for rid in self.queue.recover():
+                summary.errors.append(f"run {rid}: process gone; marked failed")
+        statuses = self.store.statuses()
+        if self._statuses is not None and statuses != self._statuses:
+            changed = {k for k in set(statuses) | set(self._statuses)
+                       if statuses.get(k) != self._statuses.get(k)}
+            for iid in changed:  # started/stopped from the CLI: reload their state
+                self._states.pop(iid, None)
+                self._next_fire.pop(iid, None)
+        self._statuses = statuses
+        for loc, inst in self.instigators():
+            iid = instigator_id(loc.name, inst.name)
+            if not self.is_running(iid, inst, statuses):
+                continue
+            try:
+                if inst.kind == "schedule":
+                    self._schedule(loc, inst, iid, now, summary)
+                else:
+                    self._sensor(loc, inst, iid, now, summary)
+            except Exception as exc:  # noqa: BLE001 - one bad instigator never stops the rest
+                logger.exception("evaluating %s failed", iid)
+                summary.errors.append(f"{iid}: {type(exc).__name__}: {exc}")
+        try:
+            from ..backfill import process_backfills
+
+            summary.submitted += process_backfills(self.instance, self.locations, now)
+        except Exception as exc:  # noqa: BLE001
+            logger.exception("backfills failed")
+            summary.errors.append(f"backfills: {type(exc).__name__}: {exc}")
+        summary.ended = self.queue.poll()
+        summary.launched = self.queue.dequeue()
+        self.storage.kv_set("daemon", "heartbeat", {"pid": os.getpid(),
+                                                    "host": socket.gethostname(), "ts": now})
+        return summary
+
+    # -- schedules ------------------------------------------------------------------------
+    def _schedule(self, loc: LoadedLocation, sd: Any, iid: str, now: float,
+                  summary: DaemonTickSummary) -> None:
+        nxt = self._next_fire.get(iid)
+        if nxt is not None and nxt > now:
+            return  # the fast path: nothing due
+        st = self._state(iid)
+        last = st.get("last_tick_ts")
+        if last is None:  # first time running: start from now, nothing to catch up
+            st["last_tick_ts"] = now
+            st.setdefault("started_at", now)
+            self._save(iid, st)
+            last = now
+        last_dt = datetime.fromtimestamp(last, timezone.utc)
+        first = sd.cron.next_after(last_dt)
+        if first.timestamp() > now:
+            self._next_fire[iid] = first.timestamp()
+            return
+        now_dt = datetime.fromtimestamp(now, timezone.utc)
+        limit = self.max_catchup_ticks + 1  # the newest tick plus up to N missed ones
+        due: list[datetime] = []
+        t = sd.cron.prev_at_or_before(now_dt)
+        while t >= first and len(due) < limit:  # newest first, without walking every tick
+            due.append(t)
+            t = sd.cron.prev_at_or_before(t - timedelta(microseconds=1))
+        due.reverse()
+        if due[0] > first:
+            last_missed = sd.cron.prev_at_or_before(due[0] - timedelta(microseconds=1))
+            self._record_tick(iid, st, {
+                "id": f"missed-{int(first.timestamp())}", "timestamp": last_missed.timestamp(),
+                "status": TickStatus.SKIPPED.value, "run_ids": [],
+                "skip_reason": f"ticks from {first.isoformat()} to {last_missed.isoformat()} "
+                               f"were missed while no daemon ran (catch-up limit: "
+                               f"{self.max_catchup_ticks} missed tick(s))"})
+        for t in due:
+            self._schedule_tick(loc, sd, iid, st, t, summary)
+            st["last_tick_ts"] = t.timestamp()
+            self._save(iid, st)
+        self._next_fire[iid] = sd.cron.next_after(due[-1]).timestamp()
+
+    def _schedule_tick(self, loc: LoadedLocation, sd: Any, iid: str, st: dict[str, Any],
+                       t: datetime, summary: DaemonTickSummary) -> None:
+        from ..schedules.definitions import ScheduleEvaluationContext
+
+        ts = t.timestamp()
+        tick: dict[str, Any] = {"id": f"{int(ts)}", "timestamp": ts,
+                                "evaluated_at": self.clock(), "run_ids": [],
+                                "status": TickStatus.STARTED.value}
+        ctx = ScheduleEvaluationContext(self.instance, t.astimezone(sd.cron.tz), sd.name)
+        try:
+            result = sd.evaluate_tick(ctx)
+            iso = t.isoformat()
+            for i, req in enumerate(result.run_requests):
+                key = req.run_key or (iso if i == 0 else f"{iso}#{i}")
+                rid = self._submit(loc, sd, req, run_id_for(loc.name, "schedule", sd.name, key),
+                                   {SCHEDULE_TAG: sd.name, SCHEDULED_TIME_TAG: iso,
+                                    TICK_TAG: tick["id"]}, tick)
+                if rid:
+                    summary.submitted.append(rid)
+            tick["status"] = (TickStatus.SUCCESS if tick["run_ids"] else
+                              TickStatus.SKIPPED).value
+            if not tick["run_ids"]:
+                tick["skip_reason"] = result.skip_message or (
+                    "run key(s) already requested" if tick.get("duplicate_run_keys")
+                    else "no run requested")
+        except Exception as exc:  # noqa: BLE001 - a failing schedule records a FAILURE tick
+            tick["status"] = TickStatus.FAILURE.value
+            tick["error"] = _error(exc)
+            summary.errors.append(f"{iid}: {tick['error']['message']}")
+        self._record_tick(iid, st, tick)
+        summary.ticks.append({"instigator": iid, **tick})
+
+    # -- sensors --------------------------------------------------------------------------
+    def _sensor(self, loc: LoadedLocation, sensor: Any, iid: str, now: float,
+                summary: DaemonTickSummary) -> None:
+        from ..schedules.definitions import SensorEvaluationContext
+
+        nxt = self._next_fire.get(iid)
+        if nxt is not None and nxt > now:
+            return
+        st = self._state(iid)
+        last_eval = st.get("last_eval")
+        if last_eval is not None and now - last_eval < sensor.minimum_interval_seconds:
+            self._next_fire[iid] = last_eval + sensor.minimum_interval_seconds
+            return
+        pending = st.get("pending_tick")
+        if pending is None:  # mark the tick first: a crash mid-tick re-uses its id
+            pending = st["pending_tick"] = {"id": f"{int(now * 1000)}", "timestamp": now}
+            self._save(iid, st)
+        tick: dict[str, Any] = {"id": pending["id"], "timestamp": now, "evaluated_at": now,
+                                "run_ids": [], "status": TickStatus.STARTED.value}
+        ctx = SensorEvaluationContext(self.instance, st.get("cursor"), last_eval,
+                                      st.get("last_run_key"), sensor.name, evaluation_time=now)
+        try:
+            result = sensor.evaluate_tick(ctx)
+            for i, req in enumerate(result.run_requests):
+                key = req.run_key or f"tick:{pending['id']}:{i}"
+                rid = self._submit(loc, sensor, req,
+                                   run_id_for(loc.name, "sensor", sensor.name, key),
+                                   {SENSOR_TAG: sensor.name, TICK_TAG: pending["id"]}, tick)
+                if rid:
+                    summary.submitted.append(rid)
+                if req.run_key:
+                    st["last_run_key"] = req.run_key
+            if result.cursor is not NO_CURSOR:
+                st["cursor"] = result.cursor
+                tick["cursor"] = result.cursor
+            tick["status"] = (TickStatus.SUCCESS if tick["run_ids"] else
+                              TickStatus.SKIPPED).value
+            if not tick["run_ids"]:
+                tick["skip_reason"] = result.skip_message or (
+                    "run key(s) already requested" if tick.get("duplicate_run_keys")
+                    else "no run requested")
+        except Exception as exc:  # noqa: BLE001 - the cursor is kept; retried next interval
+            tick["status"] = TickStatus.FAILURE.value
+            tick["error"] = _error(exc)
+            summary.errors.append(f"{iid}: {tick['error']['message']}")
+        st["last_eval"] = now
+        st.pop("pending_tick", None)
+        self._record_tick(iid, st, tick)
+        self._save(iid, st)
+        self._next_fire[iid] = now + sensor.minimum_interval_seconds
+        summary.ticks.append({"instigator": iid, **tick})
+
+    # -- runs -----------------------------------------------------------------------------
+    def _submit(self, loc: LoadedLocation, inst: Any, req: RunRequest, run_id: str,
+                origin_tags: dict[str, str], tick: dict[str, Any]) -> str | None:
+        job_names = [inst.job_name] if inst.kind == "schedule" else inst.job_names
+        job_name = req.job_name or (job_names[0] if job_names else None)
+        where = f"{inst.kind} '{inst.name}'"
+        if job_name is None:
+            raise DefinitionError(f"{where} requested a run but targets no job; give it job= "
+                                  f"(or RunRequest(job_name=...))")
+        if job_names and job_name not in job_names:
+            raise DefinitionError(f"{where} requested job '{job_name}', which it does not "
+                                  f"target; its jobs: {job_names}")
+        if self.storage.get_run(run_id) is not None:
+            tick.setdefault("duplicate_run_keys", []).append(req.run_key or run_id)
+            return None
+        job = loc.job(job_name)
+        if req.partition_key is not None:
+            from ..execution.api import _partitions_def_of
+            from ..execution.plan import build_asset_plan, build_graph_plan
+
+            layer = getattr(job, "asset_layer", None)
+            pdef = getattr(job, "partitions_def", None)
+            if pdef is None and layer is not None:
+                plan = build_asset_plan(layer.asset_graph, layer.selected_keys,
+                                        layer.selected_checks, job.name, job.tags)
+                pdef = _partitions_def_of(job, plan, layer.asset_graph)
+            elif pdef is None:
+                pdef = _partitions_def_of(job, build_graph_plan(job), None)
+            if pdef is not None and hasattr(pdef, "validate_partition_key"):
+                pdef.validate_partition_key(req.partition_key, f"{where}: ")
+        layer = getattr(job, "asset_layer", None)
+        selection = None
+        if req.asset_selection is not None:
+            from ..asset_key import AssetKey
+
+            selection = sorted(AssetKey.from_coercible(k).to_user_string()
+                               for k in req.asset_selection)
+        elif layer is not None:
+            selection = sorted(k.to_user_string() for k in layer.selected_keys)
+        tags = {**job.tags, **dict(req.tags), **origin_tags}
+        if req.run_key:
+            tags[RUN_KEY_TAG] = req.run_key
+        run, created = submit_run(self.instance, job_name=job_name, code_location=loc.pointer,
+                                  run_config=req.run_config, tags=tags,
+                                  partition=req.partition_key, asset_selection=selection,
+                                  run_id=run_id, message=f"run requested by {where}")
+        if not created:
+            tick.setdefault("duplicate_run_keys", []).append(req.run_key or run_id)
+            return None
+        tick["run_ids"].append(run.run_id)
+        return run.run_id
+
+    def _record_tick(self, iid: str, st: dict[str, Any], tick: dict[str, Any]) -> None:
+        ticks = st.setdefault("ticks", [])
+        if ticks and ticks[-1].get("id") == tick.get("id"):
+            ticks[-1] = tick  # the same tick evaluated again after a crash
+        else:
+            ticks.append(tick)
+        if tick.get("status") != TickStatus.STARTED.value:
+            logger.info("%s tick %s: %s%s", iid, tick.get("id"), tick.get("status"),
+                        f" ({len(tick['run_ids'])} run(s))" if tick.get("run_ids") else "")
+
+    # -- the loop -------------------------------------------------------------------------
+    def check_no_other_daemon(self) -> None:
+        """Refuse to start when another daemon's heartbeat is fresh and its process lives."""
+        hb = self.storage.kv_get("daemon", "heartbeat")
+        if not hb or hb.get("pid") == os.getpid():
+            return
+        fresh = time.time() - float(hb.get("ts") or 0) < max(10.0, 5 * self.interval)
+        if fresh and hb.get("host") == socket.gethostname():
+            try:
+                os.kill(int(hb["pid"]), 0)
+            except (ProcessLookupError, ValueError, TypeError):
+                return
+            except PermissionError:
+                pass
+            raise OrchestratorError(
+                f"another daemon (pid {hb['pid']}) is running on this instance "
+                f"({self.instance.home}); stop it first (two daemons would start every run "
+                f"twice as fast as the limits allow)")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run_forever(self, *, max_iterations: int | None = None) -> None:
+        """Iterate every ``interval`` seconds until :meth:`stop` (or SIGTERM/Ctrl-C in the
+        CLI). Runs already started keep running in their own processes."""
+        n = 0
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - storage hiccup: log, retry next iteration
+                logger.exception("daemon iteration failed")
+            n += 1
+            if max_iterations is not None and n >= max_iterations:
+                break
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    from ..execution.step import serialize_error
+
+    err = serialize_error(exc)
+    return {"type": err["type"], "message": err["message"], "stack": err["stack"][-10:]}
