@@ -41,6 +41,17 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "definitions": ("orchestrator.cli.definitions_cmd:definitions",
                     "Validate and show code locations' definitions."),
     "config": ("orchestrator.cli.config_cmd:config", "Show the run config schemas of jobs."),
+    "schedule": ("orchestrator.cli.schedule_cmd:schedule",
+                 "List, start and stop schedules; show their ticks."),
+    "sensor": ("orchestrator.cli.sensor_cmd:sensor",
+               "List, start, stop and test sensors; show their ticks."),
+    "backfill": ("orchestrator.cli.backfill_cmd:backfill",
+                 "Launch, list, show, cancel and resume backfills."),
+    "daemon": ("orchestrator.cli.daemon_cmd:daemon",
+               "Run schedules, sensors, backfills and the run queue."),
+    "dev": ("orchestrator.cli.daemon_cmd:dev", "Local development: the daemon in the foreground."),
+    "partitions": ("orchestrator.cli.partitions_cmd:partitions",
+                   "Show an asset's partitions and their status."),
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
