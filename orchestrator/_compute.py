@@ -20,7 +20,7 @@ from typing import Annotated, Any, Callable
 from .errors import DefinitionError
 
 __all__ = ["ComputeSignature", "ResourceParam", "analyze", "is_config_class",
-           "is_resource_class"]
+           "is_resource_class", "require_function"]
 
 _CONTEXT_NAMES = frozenset({"context", "ctx", "_context", "_"})
 _RESOURCE_MARKER = "__orchestrator_resource_param__"
@@ -125,6 +125,14 @@ def _decoration_site_locals() -> dict[str, Any]:
                                  frame.f_globals.get("__name__", "").startswith(pkg + ".")):
         frame = frame.f_back  # type: ignore[assignment]
     return dict(frame.f_locals) if frame is not None else {}
+
+
+def require_function(fn: Any, kind: str) -> None:
+    """Raise DefinitionError unless ``fn`` can be decorated by ``@kind``."""
+    if not callable(fn) or isinstance(fn, type):
+        raise DefinitionError(
+            f"@{kind} must decorate a function, got {fn!r}; write @{kind} (or "
+            f"@{kind}(...)) on a def")
 
 
 def analyze(fn: Callable[..., Any], *, kind: str, name: str) -> ComputeSignature:

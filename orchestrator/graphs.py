@@ -365,6 +365,9 @@ def graph(fn: Callable[..., Any] | None = None, *, name: str | None = None,
     """Compose ops into a graph: ``@graph`` on a function whose body calls ops."""
 
     def deco(f: Callable[..., Any]) -> GraphDefinition:
+        from ._compute import require_function
+
+        require_function(f, "graph")
         return _compose(f, name or f.__name__, description, tags, config)
 
     return deco(fn) if fn is not None else deco
@@ -378,6 +381,9 @@ def job(fn: Callable[..., Any] | None = None, *, name: str | None = None,
     """Declare a job: ``@job`` on a function whose body calls ops."""
 
     def deco(f: Callable[..., Any]) -> JobDefinition:
+        from ._compute import require_function
+
+        require_function(f, "job")
         g = _compose(f, name or f.__name__, description, None, None)
         return g.to_job(resource_defs=resource_defs, config=config, tags=tags,
                         description=description, executor_def=executor_def,

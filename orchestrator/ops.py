@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._compute import ComputeSignature, analyze
+from ._compute import ComputeSignature, analyze, require_function
 from .errors import DefinitionError
 from .retry import RetryPolicy
 
@@ -220,6 +220,7 @@ def op(
     """Declare an op. Used bare (``@op``) or with arguments (``@op(out=...)``)."""
 
     def deco(f: Callable[..., Any]) -> OpDefinition:
+        require_function(f, "op")
         outs: Mapping[str, Out] | None
         if out is None:
             outs = None

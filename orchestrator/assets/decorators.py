@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .._compute import analyze
+from .._compute import analyze, require_function
 from ..asset_key import AssetKey, CoercibleToAssetKey
 from ..errors import DefinitionError
 from ..ops import In, OpDefinition, Out
@@ -118,6 +118,12 @@ def asset(
     """
 
     def deco(f: Callable[..., Any]) -> AssetsDefinition:
+        require_function(f, "asset")
+        if name is not None and (not isinstance(name, str) or "/" in name or not name):
+            raise DefinitionError(
+                f"@asset on {f.__name__}(): name={name!r} must be one non-empty key part "
+                f"without '/'; give the parts before it with key_prefix=, or the whole key "
+                f"with key=")
         if key is not None and (name is not None or key_prefix is not None):
             raise DefinitionError(
                 f"@asset on {f.__name__}(): give either key= or name=/key_prefix=, not both"
@@ -185,6 +191,7 @@ def multi_asset(
     (``context.selected_asset_keys`` says which)."""
 
     def deco(f: Callable[..., Any]) -> AssetsDefinition:
+        require_function(f, "multi_asset")
         op_name = name or f.__name__
         where = f"multi_asset '{op_name}'"
         if (specs is None) == (outs is None):
@@ -269,6 +276,7 @@ def asset_check(
     assets downstream of ``asset`` are not materialized in the same run."""
 
     def deco(f: Callable[..., Any]) -> AssetChecksDefinition:
+        require_function(f, "asset_check")
         spec_key = coerce_dep(asset).asset_key
         check_name = name or f.__name__
         where = f"asset_check '{check_name}' on '{spec_key.to_user_string()}'"
