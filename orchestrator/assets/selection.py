@@ -44,7 +44,9 @@ class AssetSelection:
             elif hasattr(d, "key") and isinstance(d.key, AssetKey):
                 keys.append(d.key)
             else:
-                keys.append(AssetKey.from_coercible(d))
+                from .spec import coerce_key
+
+                keys.append(coerce_key(d, "AssetSelection.assets()"))
         return _Keys(tuple(keys))
 
     keys = assets

@@ -11,13 +11,21 @@ from ..asset_key import AssetKey, CoercibleToAssetKey
 from ..errors import DefinitionError
 
 __all__ = ["AssetCheckKey", "AssetCheckSpec", "AssetDep", "AssetIn", "AssetOut", "AssetSpec",
-           "coerce_dep"]
+           "coerce_dep", "coerce_key"]
+
+
+def coerce_key(value: Any, where: str) -> AssetKey:
+    """``AssetKey.from_coercible`` with a DefinitionError that says where the bad key was."""
+    try:
+        return AssetKey.from_coercible(value)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(f"{where}: {exc}") from None
 
 
 def _prefixed(key: CoercibleToAssetKey | None, name: str | None,
               key_prefix: str | Sequence[str] | None) -> AssetKey | None:
     if key is not None:
-        k = AssetKey.from_coercible(key)
+        k = coerce_key(key, "AssetIn/AssetOut(key=...)")
     elif name is not None:
         k = AssetKey([name])
     else:
@@ -102,7 +110,7 @@ class AssetSpec:
                  kinds: Iterable[str] | None = None, skippable: bool = False,
                  partitions_def: Any = None, io_manager_key: str | None = None) -> None:
         set_ = object.__setattr__
-        set_(self, "key", AssetKey.from_coercible(key))
+        set_(self, "key", coerce_key(key, "AssetSpec(key)"))
         set_(self, "deps", tuple(coerce_dep(d) for d in (deps or ())))
         set_(self, "description", description)
         set_(self, "metadata", dict(metadata or {}))
