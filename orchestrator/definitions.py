@@ -234,6 +234,9 @@ class Definitions:
                     j.resolve(graph, self.resources)
                 except DefinitionError as exc:
                     problems.extend(exc.problems)
+            elif not isinstance(j, (JobDefinition, GraphDefinition)):
+                problems.append(f"Definitions(jobs=): {j!r} is not a job; give @job, "
+                                f"graph.to_job(...) or define_asset_job(...) objects")
             elif isinstance(j, JobDefinition) and j.graph_def is not None:
                 res = set(self.resources) | set(j.resource_defs) | {"io_manager"}
                 for op_def in j.graph_def.iter_ops():
