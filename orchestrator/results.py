@@ -96,7 +96,20 @@ class AssetCheckResult:
 
     def __post_init__(self) -> None:
         if isinstance(self.severity, str) and not isinstance(self.severity, AssetCheckSeverity):
-            self.severity = AssetCheckSeverity(self.severity.upper())
+            try:
+                self.severity = AssetCheckSeverity(self.severity.upper())
+            except ValueError:
+                from .errors import DefinitionError
+
+                raise DefinitionError(
+                    f"AssetCheckResult(severity={self.severity!r}) is not a severity; use "
+                    f"AssetCheckSeverity.WARN or AssetCheckSeverity.ERROR") from None
+        elif not isinstance(self.severity, AssetCheckSeverity):
+            from .errors import DefinitionError
+
+            raise DefinitionError(
+                f"AssetCheckResult(severity={self.severity!r}) is not a severity; use "
+                f"AssetCheckSeverity.WARN or AssetCheckSeverity.ERROR")
         if self.asset_key is not None:
             self.asset_key = AssetKey.from_coercible(self.asset_key)
 
