@@ -30,6 +30,7 @@ from .result import ExecutionResult
 __all__ = ["execute_job", "materialize", "materialize_to_memory", "reexecute_run"]
 
 EPHEMERAL_ASSET_JOB = "__ephemeral_asset_job__"
+_EXECUTORS = ("in_process", "multiprocess")
 
 
 class RunContext:
@@ -220,6 +221,9 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
     """
     from ..instance import Instance
 
+    if executor is not None and executor not in _EXECUTORS:
+        raise DefinitionError(f"unknown executor {executor!r} for job '{job.name}'; use one of "
+                              f"{list(_EXECUTORS)}")
     if instance is None:
         instance = Instance.ephemeral()
     layer = getattr(job, "asset_layer", None)
@@ -514,6 +518,10 @@ def materialize(assets: Sequence[Any], *, resources: Mapping[str, Any] | None = 
         keys = set(graph.executable_keys)
     else:
         keys = AssetSelection.from_coercible(selection).resolve(graph)
+        if not keys:
+            raise DefinitionError(
+                f"materialize(selection={selection!r}) matches no asset; the assets given are "
+                f"{sorted(k.to_user_string() for k in graph.executable_keys)}")
     layer = AssetJobLayer(graph, keys, None)
     job = JobDefinition(EPHEMERAL_ASSET_JOB, asset_layer=layer)
     return execute_job(job, run_config=run_config, resources=resources, instance=instance,
