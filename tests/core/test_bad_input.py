@@ -515,3 +515,70 @@ def test_validate_reports_every_problem_at_once():
     assert "job name 'bad_sel' is used twice" in text
     assert len(problems) >= 6
     assert str(exc.value).startswith(f"{len(problems)} problems in definitions")
+
+
+# -- more mistakes found while testing -------------------------------------------------------------
+@pytest.mark.parametrize("decorator, kind", [(op, "op"), (asset, "asset"), (graph, "graph"),
+                                             (job, "job")])
+def test_decorator_on_something_that_is_not_a_function(decorator, kind):
+    with pytest.raises(DefinitionError, match=rf"@{kind} must decorate a function, got 5"):
+        decorator(5)
+
+
+def test_multi_asset_and_check_on_something_that_is_not_a_function():
+    with pytest.raises(DefinitionError, match="@multi_asset must decorate a function"):
+        multi_asset(specs=[AssetSpec("x")])("not a function")
+    with pytest.raises(DefinitionError, match="@asset_check must decorate a function"):
+        asset_check(asset="x")(None)
+
+
+def test_asset_name_with_a_slash():
+    with pytest.raises(DefinitionError, match=r"name='raw/orders' must be one non-empty key "
+                                              r"part.*key_prefix="):
+        @asset(name="raw/orders")
+        def orders():
+            return 1
+
+
+@pytest.mark.parametrize("make, where", [
+    (lambda: AssetSpec(5), "AssetSpec(key)"),
+    (lambda: asset(ins={"x": AssetIn(key=5)})(lambda x: x), "AssetIn/AssetOut(key=...)"),
+    (lambda: define_asset_job("j", selection=[3.5]), "AssetSelection.assets()"),
+])
+def test_bad_asset_key_values(make, where):
+    with pytest.raises(DefinitionError) as exc:
+        make()
+    assert str(exc.value).startswith(where)
+    assert "expected an asset key" in str(exc.value)
+
+
+def test_something_that_is_not_a_job_in_definitions():
+    with pytest.raises(DefinitionError, match=r"Definitions\(jobs=\): 123 is not a job"):
+        Definitions(jobs=[123]).validate()
+
+
+def test_bad_check_severity():
+    from orchestrator import AssetCheckResult
+
+    with pytest.raises(DefinitionError, match="severity='fatal'.*AssetCheckSeverity.WARN"):
+        AssetCheckResult(passed=False, severity="fatal")
+    with pytest.raises(DefinitionError, match="is not a severity"):
+        AssetCheckResult(passed=False, severity=3)
+
+
+def test_unknown_executor_name():
+    @asset
+    def e():
+        return 1
+
+    with pytest.raises(DefinitionError, match=r"unknown executor 'threads'.*'multiprocess'"):
+        materialize([e], executor="threads")
+
+
+def test_selection_matching_nothing_in_materialize():
+    @asset
+    def only():
+        return 1
+
+    with pytest.raises(DefinitionError, match=r"matches no asset; the assets given are \['only'\]"):
+        materialize([only], selection=[])
