@@ -583,6 +583,7 @@ def reexecute_run(instance: Any, parent_run_id: str, job: Any, *, from_failure: 
     # the parent itself reused)
     origin = _reusable_steps(instance.run_storage, parent)
     succeeded = set(origin)
+    _resolve_reused_fan_outs(instance.run_storage, full, origin)
     plan = ExecutionPlan(steps={}, job_name=full.job_name)
     for key in full.topo_order():
         s = full.steps[key]
@@ -623,6 +624,33 @@ def _reusable_steps(storage: Any, run: RunRecord) -> dict[str, str]:
         if e.event_type is EventType.STEP_SUCCESS and e.step_key:
             origin[e.step_key] = run.run_id
     return origin
+
+
+def _resolve_reused_fan_outs(storage: Any, full: ExecutionPlan,
+                             origin: Mapping[str, str]) -> None:
+    """Make the mapped steps of dynamic outputs whose step is reused (not run again), with
+    the mapping keys it produced in the run that holds its outputs; otherwise they would
+    stay templates for ever."""
+    events_by_run: dict[str, list[Event]] = {}
+    progressed = True
+    while progressed:
+        progressed = False
+        for key, step in list(full.steps.items()):
+            if key not in origin:
+                continue
+            for out_name, out_def in step.op.outs.items():
+                if not out_def.is_dynamic or not any(
+                        t.mapped_over == (key, out_name) for t in full.templates.values()):
+                    continue
+                run_id = origin[key]
+                if run_id not in events_by_run:
+                    events_by_run[run_id] = storage.get_events(
+                        run_id, event_types=[EventType.HANDLED_OUTPUT])
+                mks = [e.data["mapping_key"] for e in events_by_run[run_id]
+                       if e.step_key == key and e.data.get("output_name") == out_name
+                       and e.data.get("mapping_key") is not None]
+                full.resolve_dynamic(key, out_name, list(dict.fromkeys(mks)))
+                progressed = True
 
 
 def _rebind(src: Any, succeeded: set[str], origin: Mapping[str, str]) -> Any:
