@@ -403,3 +403,45 @@ def test_reexecute_op_job_twice_loads_outputs_from_the_run_that_made_them(instan
     assert r3.output_for_node("consume") == 21
     (loaded,) = [e for e in r3.all_events if e.event_type is EventType.LOADED_INPUT]
     assert loaded.data["upstream_step_key"] == "produce"
+
+
+def test_reexecute_from_failure_inside_a_dynamic_fan_out(instance, tmp_path):
+    from orchestrator import DynamicOut, DynamicOutput
+
+    flag = tmp_path / "fixed"
+    ran: list[str] = []
+
+    @op(out=DynamicOut())
+    def files():
+        ran.append("files")
+        for name in ("a", "b", "c"):
+            yield DynamicOutput(name, mapping_key=name)
+
+    @op
+    def parse(name: str) -> str:
+        ran.append(f"parse[{name}]")
+        if name == "b" and not flag.exists():
+            raise RuntimeError("cannot parse b")
+        return name.upper()
+
+    @op
+    def shout(text: str) -> str:
+        ran.append(f"shout[{text}]")
+        return text + "!"
+
+    @op
+    def combine(parts: list) -> str:
+        return "".join(sorted(parts))
+
+    @job
+    def fan():
+        combine(files().map(lambda f: shout(parse(f))).collect())
+
+    parent = fan.execute_in_process(instance=instance, raise_on_error=False)
+    assert parent.get_failed_step_keys() == {"parse[b]"}
+    flag.touch()
+    ran.clear()
+    child = reexecute_run(instance, parent.run_id, fan)
+    assert child.success
+    assert ran == ["parse[b]", "shout[B]"]
+    assert child.output_for_node("combine") == "A!B!C!"
