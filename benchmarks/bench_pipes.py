@@ -12,7 +12,9 @@ Measures (each a median of ``--repeat`` runs where cheap):
    with a SQLite instance (``DagsterInstance.local_temp``), with fewer messages because it is
    slow (the rate is what is compared).
 2. **Floor**: a child writes N JSON lines to a file that the parent reads and parses as they
-   come: the best any file-channel host can do on this machine.
+   come: the best any file-channel host can do on this machine. Measured right before each
+   of our runs; "ours vs floor" is the median of those pairs (the machine is shared, so the
+   load moves between measurements).
 3. **Trivial session overhead**: ``client.run`` of a child that opens, reports one
    materialization and closes, minus a bare ``subprocess.run([python, "-c", "pass"])`` in the
    same asset; ours vs Dagster's.
@@ -140,9 +142,11 @@ def ours(tmp: Path, n: int, repeat: int) -> dict[str, float]:
             return res
         return bench
 
-    rates, overheads = [], []
-    with contextlib.redirect_stderr(open(os.devnull, "w")):
-        for i in range(max(1, repeat // 2)):
+    rates, floors, ratios, overheads = [], [], [], []
+    with contextlib.redirect_stderr(open(os.devnull, "w")):  # noqa: SIM115 - console off-screen
+        for i in range(repeat):
+            # interleaved with the floor, so both see the same machine load (it is shared)
+            floors.append(floor(tmp, n, 1))
             home = tmp / f"home-{i}"
             inst = Instance.from_home(home)
             r = materialize([make(log_child, n)], resources={"pipes_subprocess_client": client},
@@ -151,12 +155,14 @@ def ours(tmp: Path, n: int, repeat: int) -> dict[str, float]:
                          if e.event_type.value == "LOG" and e.message.startswith("message"))
             assert stored == n, f"only {stored} of {n} messages stored"
             rates.append(n / out["run"])
+            ratios.append(rates[-1] / floors[-1])
         inst = Instance.from_home(tmp / "home-trivial")
         for _ in range(repeat):
             materialize([make(trivial, 0)], resources={"pipes_subprocess_client": client},
                         instance=inst)
             overheads.append(out["run"] - out["bare"])
-    return {"rate": _median(rates), "overhead": _median(overheads)}
+    return {"rate": _median(rates), "best_rate": max(rates), "floor": _median(floors),
+            "vs_floor": _median(ratios), "overhead": _median(overheads)}
 
 
 def floor(tmp: Path, n: int, repeat: int) -> float:
@@ -224,12 +230,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-pipes-") as d:
         tmp = Path(d)
         ours_r = ours(tmp, args.messages, args.repeat)
-        floor_r = floor(tmp, args.messages, args.repeat)
+        floor_r = ours_r["floor"]
         dg = None if args.no_dagster else dagster(tmp, args.messages, args.dagster_messages,
                                                   args.repeat)
     report: dict[str, float | None] = {
         "ours_msgs_per_s": ours_r["rate"], "floor_lines_per_s": floor_r,
-        "ours_vs_floor": ours_r["rate"] / floor_r,
+        "ours_vs_floor": ours_r["vs_floor"], "ours_best_msgs_per_s": ours_r["best_rate"],
         "ours_trivial_overhead_ms": ours_r["overhead"] * 1000,
     }
     ok = report["ours_vs_floor"] >= 0.30  # type: ignore[operator]
@@ -248,9 +254,11 @@ def main() -> int:
         print(json.dumps(report, indent=2))
     else:
         print(f"log messages persisted, {args.messages} messages (file channel):")
-        print(f"  ours                    {ours_r['rate']:>10,.0f} msg/s")
+        print(f"  ours                    {ours_r['rate']:>10,.0f} msg/s  "
+              f"(best {ours_r['best_rate']:,.0f})")
         print(f"  floor (child->file->parse) {floor_r:>7,.0f} lines/s  "
-              f"ours = {report['ours_vs_floor']:.0%} of floor (target >= 30%)")
+              f"ours = {report['ours_vs_floor']:.0%} of floor (target >= 30%; median of "
+              f"interleaved pairs)")
         if dg is not None:
             print(f"  dagster, ephemeral      {dg['rate_ephemeral']:>10,.0f} msg/s  "
                   f"ours = {report['ours_vs_dagster_ephemeral']:.1f}x")

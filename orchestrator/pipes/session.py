@@ -331,8 +331,20 @@ class PipesSession:
             if not lines and not logs:
                 return 0
             events: list[Event] = []
-            for line in lines:
-                self._handle_line(line, events)
+            if lines:
+                t = self.target
+                run_id, step_key, key, part = t.run_id, t.step_key, t.log_key, t.partition
+                log_type, fast_log, handle = EventType.LOG, _fast_log, self._handle_line
+                fast_n = 0
+                for line in lines:
+                    fast = fast_log(line)
+                    if fast is not None:  # the hot path: a canonical log message
+                        fast_n += 1
+                        events.append(Event(log_type, run_id, fast[0], step_key, key, part,
+                                            fast[1]))
+                    else:
+                        handle(line, events)
+                self.message_count += fast_n
             stdio = self.message_reader.stdio_stream
             parse = self.line_parser
             from pipes_protocol import VERSION_KEY
@@ -364,12 +376,6 @@ class PipesSession:
 
         if not stream_line and not line.strip():
             return True
-        if not stream_line and '"log"' in line:
-            fast = _fast_log(line)
-            if fast is not None:  # the hot path: a well-formed log message
-                self.message_count += 1
-                events.append(self._event(EventType.LOG, fast[0], fast[1]))
-                return True
         try:
             msg = try_parse_message(line) if stream_line else parse_message(line)
         except ProtocolError as exc:
@@ -717,18 +723,20 @@ class PipesSession:
 
 
 _FAST_LEVELS = {"INFO": 20, "DEBUG": 10, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
-_loads = __import__("json").loads
+_scan = __import__("json").JSONDecoder().scan_once  # no whitespace regexes: the hot path
 
 
 def _fast_log(line: str) -> tuple[str, int] | None:
     """``(message, level)`` of a canonical ``log`` line, else ``None`` (then the full,
     lenient parser handles it). Exactly the envelope keys, exactly ``message`` and ``level``,
     a string message and a canonical level name: nothing to normalise or warn about."""
-    try:
-        raw = _loads(line)
-    except ValueError:
+    if '"log"' not in line:
         return None
-    if type(raw) is not dict or len(raw) != 3 or raw.get("method") != "log" or \
+    try:
+        raw, end = _scan(line, 0)
+    except (StopIteration, ValueError):
+        return None
+    if end != len(line) or type(raw) is not dict or len(raw) != 3 or raw.get("method") != "log" or \
             raw.get("__dagster_pipes_version") != "0.1":
         return None
     params = raw.get("params")
