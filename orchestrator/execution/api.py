@@ -610,9 +610,13 @@ def _reusable_steps(storage: Any, run: RunRecord) -> dict[str, str]:
     """Steps whose outputs a re-execution of ``run`` can reuse, with the run holding them:
     the steps that succeeded in ``run``, plus those ``run`` did not execute because it
     reused them from its own parent (and so on up to the root run)."""
-    events = storage.get_events(run.run_id, event_types=[EventType.STEP_START,
-                                                          EventType.STEP_SUCCESS])
+    events = storage.get_events(run.run_id, event_types=[
+        EventType.STEP_START, EventType.STEP_SUCCESS, EventType.ASSET_CHECK_EVALUATION])
     started = {e.step_key for e in events if e.event_type is EventType.STEP_START}
+    # a step whose blocking check failed is run again, so the check is evaluated again
+    blocked = {e.step_key for e in events if e.event_type is EventType.ASSET_CHECK_EVALUATION
+               and e.data.get("blocking") and not e.data.get("passed")
+               and e.data.get("severity") == "ERROR"}
     origin: dict[str, str] = {}
     if run.parent_run_id and run.step_keys_to_execute is not None:
         grand = storage.get_run(run.parent_run_id)
@@ -621,7 +625,7 @@ def _reusable_steps(storage: Any, run: RunRecord) -> dict[str, str]:
             origin.update({k: r for k, r in _reusable_steps(storage, grand).items()
                            if k not in executed})
     for e in events:
-        if e.event_type is EventType.STEP_SUCCESS and e.step_key:
+        if e.event_type is EventType.STEP_SUCCESS and e.step_key and e.step_key not in blocked:
             origin[e.step_key] = run.run_id
     return origin
 
