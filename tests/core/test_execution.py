@@ -445,3 +445,45 @@ def test_reexecute_from_failure_inside_a_dynamic_fan_out(instance, tmp_path):
     assert child.success
     assert ran == ["parse[b]", "shout[B]"]
     assert child.output_for_node("combine") == "A!B!C!"
+
+
+def test_reexecute_evaluates_a_failed_blocking_check_again(instance, tmp_path):
+    from orchestrator import AssetCheckResult, AssetCheckSpec, MaterializeResult, asset_check
+
+    fixed = tmp_path / "fixed"
+
+    @asset
+    def data() -> int:
+        return 1
+
+    @asset_check(asset=data, blocking=True)
+    def data_ok(data):
+        return AssetCheckResult(passed=fixed.exists())
+
+    @asset
+    def below(data: int) -> int:
+        return data + 1
+
+    @asset(check_specs=[AssetCheckSpec("inline_ok", asset="self_checked", blocking=True)])
+    def self_checked() -> MaterializeResult:
+        return MaterializeResult(check_results=[AssetCheckResult(passed=fixed.exists())])
+
+    @asset(deps=[self_checked])
+    def after_self_checked() -> int:
+        return 2
+
+    defs = Definitions(assets=[data, below, self_checked, after_self_checked],
+                       asset_checks=[data_ok], jobs=[define_asset_job("j")])
+    j = defs.get_job_def("j")
+    parent = j.execute_in_process(instance=instance, raise_on_error=False)
+    assert parent.get_skipped_step_keys() == {"below", "after_self_checked"}
+
+    still_bad = reexecute_run(instance, parent.run_id, j)
+    assert not still_bad.success  # the checks ran again and failed again
+    assert set(step_starts(still_bad)) == {"data_data_ok", "self_checked"}
+
+    fixed.touch()
+    good = reexecute_run(instance, still_bad.run_id, j)
+    assert good.success
+    assert set(step_starts(good)) == {"data_data_ok", "below", "self_checked",
+                                      "after_self_checked"}
