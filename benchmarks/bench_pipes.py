@@ -143,7 +143,7 @@ def ours(tmp: Path, n: int, repeat: int) -> dict[str, float]:
         return bench
 
     rates, floors, ratios, overheads = [], [], [], []
-    with contextlib.redirect_stderr(open(os.devnull, "w")):  # noqa: SIM115 - console off-screen
+    with contextlib.redirect_stderr(open(os.devnull, "w")):
         for i in range(repeat):
             # interleaved with the floor, so both see the same machine load (it is shared)
             floors.append(floor(tmp, n, 1))
