@@ -85,7 +85,7 @@ class Daemon:
                  clock: Callable[[], float] | None = None, max_concurrent_runs: int = 10,
                  tag_concurrency_limits: Sequence[Any] | None = None,
                  max_catchup_ticks: int = 5, interval: float = 1.0, launch: bool = True,
-                 python: str | None = None) -> None:
+                 python: str | None = None, run_queue: bool = True) -> None:
         from .clock import system_clock
 
         if not isinstance(max_catchup_ticks, int) or max_catchup_ticks < 0:
@@ -101,6 +101,7 @@ class Daemon:
         self.queue = RunQueue(instance, max_concurrent_runs=max_concurrent_runs,
                               tag_concurrency_limits=tag_concurrency_limits, python=python,
                               launch=launch)
+        self.run_queue = run_queue  # False: submit runs but leave them QUEUED (tests, dry runs)
         self._states: dict[str, dict[str, Any]] = {}
         self._next_fire: dict[str, float] = {}
         self._statuses: dict[str, str] | None = None
@@ -146,7 +147,7 @@ class Daemon:
         """One iteration: schedules, sensors, backfills, then the queue."""
         summary = DaemonTickSummary()
         now = self.clock()
-        if not self._recovered:
+        if not self._recovered and self.run_queue:
             self._recovered = True
             for rid in self.queue.recover():
                 summary.errors.append(f"run {rid}: process gone; marked failed")
@@ -177,8 +178,9 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001
             logger.exception("backfills failed")
             summary.errors.append(f"backfills: {type(exc).__name__}: {exc}")
-        summary.ended = self.queue.poll()
-        summary.launched = self.queue.dequeue()
+        if self.run_queue:
+            summary.ended = self.queue.poll()
+            summary.launched = self.queue.dequeue()
         self.storage.kv_set("daemon", "heartbeat", {"pid": os.getpid(),
                                                     "host": socket.gethostname(), "ts": now})
         return summary
