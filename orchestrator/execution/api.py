@@ -193,7 +193,10 @@ def _signals_cancel() -> Any:
         return
 
     def handler(signum: int, _frame: Any) -> None:
-        raise RunCanceledError(f"run received {signal.Signals(signum).name}")
+        from .step import Interrupted
+
+        # not RunCanceledError: user code catching Exception must not swallow it
+        raise Interrupted(f"run received {signal.Signals(signum).name}")
 
     prev = signal.signal(signal.SIGTERM, handler)
     try:
@@ -322,7 +325,11 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
     result = ExecutionResult(run=run, instance=instance, values=rc.values, job_name=job.name)
     result._asset_keys_by_output = {(s.key, n): k for s in plan.steps.values()
                                     for n, k in s.keys_by_output.items()}
-    if status is RunStatus.CANCELED and isinstance(error, KeyboardInterrupt):
+    from .step import Interrupted
+
+    if isinstance(error, Interrupted):  # SIGTERM
+        error = RunCanceledError(f"run {run.run_id} of '{job.name}' was canceled: {error}")
+    elif status is RunStatus.CANCELED and isinstance(error, KeyboardInterrupt):
         raise error
     if raise_on_error and status is not RunStatus.SUCCESS:
         if error is not None and isinstance(error, OrchestratorError):
@@ -431,8 +438,8 @@ def _finish_run(rc: RunContext, run: RunRecord, status: RunStatus, error: BaseEx
                                         level=30, data={"reason": "run canceled"}))
         events.append(Event(EventType.RUN_CANCELED, run.run_id,
                             message="run canceled (" + (
-                                "interrupted: Ctrl-C / SIGINT" if isinstance(
-                                    error, KeyboardInterrupt) else str(error)) + ")",
+                                "interrupted: Ctrl-C / SIGINT" if type(
+                                    error) is KeyboardInterrupt else str(error)) + ")",
                             level=30))
     elif status is RunStatus.SUCCESS:
         events.append(Event(EventType.RUN_SUCCESS, run.run_id,

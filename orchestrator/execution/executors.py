@@ -229,7 +229,9 @@ def _child_main(step: Step, rc: Any, attempt: int, queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _term(_s: int, _f: Any) -> None:
-        raise RunCanceledError("step process received SIGTERM")
+        from .step import Interrupted
+
+        raise Interrupted("step process received SIGTERM")
 
     signal.signal(signal.SIGTERM, _term)
     rc.emit_many = lambda evs: queue.put(("events", list(evs)))

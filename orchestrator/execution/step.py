@@ -30,10 +30,17 @@ from ..types import type_checker_for
 from .plan import (FromAsset, FromConfig, FromDefault, FromFanIn, FromOutput, Step,
                    Unconnected)
 
-__all__ = ["StepOutcome", "run_step"]
+__all__ = ["Interrupted", "StepOutcome", "run_step"]
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from .._compute import _NO_DEFAULT as _EMPTY  # noqa: E402
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM turned into an interruption of the running code.
+
+    A KeyboardInterrupt (a BaseException) rather than an Exception, so that user code that
+    catches ``Exception`` (retry loops, error logging) cannot swallow a cancellation."""
 
 
 @dataclass
