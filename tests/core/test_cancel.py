@@ -21,13 +21,19 @@ SCRIPT = textwrap.dedent("""
     from pathlib import Path
     from orchestrator import asset, materialize, Instance
 
-    home, run_id, executor, pid_file = sys.argv[1:5]
+    home, run_id, executor, pid_file, mode = sys.argv[1:6]
 
     @asset
     def slow() -> int:
         Path(pid_file).write_text(str(os.getpid()))
         print("STEP-RUNNING", flush=True)
-        time.sleep(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                time.sleep(30)
+            except Exception:  # user code that catches everything it can
+                if mode != "swallow":
+                    raise
         return 1
 
     @asset
@@ -39,7 +45,8 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run_and_signal(tmp_path: Path, sig: int, executor: str) -> tuple[Instance, str, int, int, str]:
+def _run_and_signal(tmp_path: Path, sig: int, executor: str,
+                    mode: str = "plain") -> tuple[Instance, str, int, int, str]:
     script = tmp_path / "long_run.py"
     script.write_text(SCRIPT)
     home = tmp_path / "home"
@@ -47,7 +54,7 @@ def _run_and_signal(tmp_path: Path, sig: int, executor: str) -> tuple[Instance, 
     pid_file = tmp_path / "step.pid"
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, str(script), str(home), run_id, executor,
-                             str(pid_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             str(pid_file), mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     try:
         line = proc.stdout.readline()
@@ -112,5 +119,18 @@ def test_signal_cancels_multiprocess_run_and_stops_step_processes(tmp_path, sig)
         assert code != 0
         _assert_canceled(instance, run_id)
         assert _gone(step_pid), f"step process {step_pid} still running after cancel"
+    finally:
+        instance.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["in_process", "multiprocess"])
+def test_sigterm_is_not_swallowed_by_user_code_catching_exception(tmp_path, executor):
+    instance, run_id, code, step_pid, err = _run_and_signal(tmp_path, signal.SIGTERM, executor,
+                                                            mode="swallow")
+    try:
+        assert code != 0
+        _assert_canceled(instance, run_id)
+        assert _gone(step_pid)
     finally:
         instance.close()
