@@ -232,6 +232,10 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
     layer = getattr(job, "asset_layer", None)
     if asset_graph is None and layer is not None:
         asset_graph = layer.asset_graph
+    if layer is not None and op_selection is not None:
+        raise DefinitionError(
+            f"job '{job.name}' is an asset job: op_selection= does not apply; select assets "
+            f"with define_asset_job(selection=...) or materialize(..., selection=...)")
     if plan is None:
         if layer is not None:
             plan = build_asset_plan(asset_graph, layer.selected_keys, layer.selected_checks,
