@@ -582,3 +582,14 @@ def test_selection_matching_nothing_in_materialize():
 
     with pytest.raises(DefinitionError, match=r"matches no asset; the assets given are \['only'\]"):
         materialize([only], selection=[])
+
+
+def test_op_selection_on_an_asset_job():
+    @asset
+    def sel_a():
+        return 1
+
+    j = Definitions(assets=[sel_a], jobs=[define_asset_job("assets_job")]).get_job_def(
+        "assets_job")
+    with pytest.raises(DefinitionError, match="is an asset job: op_selection= does not apply"):
+        j.execute_in_process(op_selection=["sel_a"])
