@@ -192,3 +192,13 @@ def show_asset(key: str, limit: int, as_json: bool, **kwargs: Any) -> None:
     if not info["history"]:
         history.add_row("(never materialized)", "", "", "")
     console.print(history)
+
+
+# `assets partitions KEY` lives in partitions_cmd (owned with the partitions feature)
+def _add_partitions_command() -> None:
+    from .partitions_cmd import partitions
+
+    assets.add_command(partitions, name="partitions")
+
+
+_add_partitions_command()
