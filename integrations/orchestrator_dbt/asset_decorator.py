@@ -306,6 +306,7 @@ class _Plan:
     full: bool
     vars: dict[str, Any]
     target_dir: Path | None = None
+    context: Any = None
 
     def selection_args(self, invocation: DbtCliInvocation) -> list[str]:
         if self.full:
@@ -323,48 +324,49 @@ class _Plan:
         sel_file.write_text("\n".join(terms) + "\n")
         return ["--select", *terms, "--indirect-selection", "empty"]
 
+    def node_facts(self, uid: str) -> dict[str, Any]:
+        node = self.info.manifest.nodes[uid]
+        return {"resource_type": node.resource_type, "package_name": node.package_name,
+                "original_file_path": node.original_file_path,
+                "relation_name": node.relation_name}
+
     def to_events(self, result: DbtNodeResult) -> Iterator[Any]:
         from orchestrator.results import AssetCheckResult, AssetCheckSeverity, MaterializeResult
+
+        from ._events import CHECK_STATUSES, check_fields, materialization_metadata
 
         uid = result.unique_id
         key = self.asset_by_uid.get(uid)
         if key is not None:
-            if result.status != "success":
-                return
-            node = self.info.manifest.nodes[uid]
-            md: dict[str, Any] = {
-                "dbt/unique_id": uid,
-                "execution_time": round(result["execution_time"], 6),
-            }
-            if result["relation_name"] or node.relation_name:
-                md["relation_name"] = result["relation_name"] or node.relation_name
-            if result["rows_affected"] is not None:
-                md["rows_affected"] = result["rows_affected"]
-            if node.resource_type != "seed" and self.target_dir is not None:
-                md["compiled_sql"] = str(self.target_dir / "compiled" / node.package_name
-                                         / node.original_file_path)
-            if result["adapter_message"]:
-                md["dbt/message"] = result["adapter_message"]
-            yield MaterializeResult(asset_key=key, metadata=md)
+            if result.status == "success":
+                target = str(self.target_dir) if self.target_dir is not None else None
+                md = materialization_metadata(result, self.node_facts(uid), target)
+                yield MaterializeResult(asset_key=key, metadata=md)
             return
         check = self.check_by_uid.get(uid)
-        if check is not None and result.status in ("pass", "fail", "warn", "error"):
+        if check is not None and result.status in CHECK_STATUSES:
+            passed, severity, md = check_fields(result)
             test: DbtTest = self.info.manifest.tests[uid]
-            md = {"dbt/unique_id": uid, "status": result.status,
-                  "execution_time": round(result["execution_time"], 6)}
-            if result["num_failures"] is not None:
-                md["failures"] = result["num_failures"]
-            if result.status == "error" and result["message"]:
-                md["dbt/message"] = result["message"]
             yield AssetCheckResult(
-                passed=result.status == "pass",
-                severity=(AssetCheckSeverity.WARN if result.status == "warn"
-                          else AssetCheckSeverity.ERROR),
+                passed=passed,
+                severity=AssetCheckSeverity(severity),
                 asset_key=check[0],
                 check_name=check[1],
                 metadata=md,
                 description=test.description or None,
             )
+
+    def runner_extras(self) -> dict[str, Any]:
+        """What the external runner needs to report like the in-process one."""
+        from pipes_protocol import escape_asset_key
+
+        return {
+            "assets": {uid: escape_asset_key(k.path) for uid, k in self.asset_by_uid.items()},
+            "checks": {uid: [escape_asset_key(k.path), name]
+                       for uid, (k, name) in self.check_by_uid.items()},
+            "nodes": {uid: self.node_facts(uid) for uid in self.asset_by_uid},
+            "target_dir": str(self.target_dir) if self.target_dir is not None else None,
+        }
 
 
 def invocation_plan(context: Any, manifest: DbtManifest | None) -> _Plan:
@@ -384,7 +386,7 @@ def invocation_plan(context: Any, manifest: DbtManifest | None) -> _Plan:
     full = len(asset_by_uid) == len(info.unique_ids) and len(check_by_uid) == len(
         info.checks_by_unique_id)
     return _Plan(info, asset_by_uid, check_by_uid, full, _partition_vars(context),
-                 _target_dir(info.manifest))
+                 _target_dir(info.manifest), context)
 
 
 def _target_dir(manifest: DbtManifest) -> Path | None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import os
 import queue
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -72,26 +74,9 @@ class DbtNodeResult(dict):
 
 
 def _node_result(data: Mapping[str, Any]) -> DbtNodeResult:
-    info = data.get("node_info") or {}
-    rr = data.get("run_result") or {}
-    adapter = rr.get("adapter_response") or {}
-    rows = adapter.get("rows_affected")
-    relation = (info.get("node_relation") or {}).get("relation_name")
-    failures = rr.get("num_failures")
-    return DbtNodeResult(
-        unique_id=info.get("unique_id", ""),
-        name=info.get("node_name", ""),
-        resource_type=info.get("resource_type", ""),
-        status=str(rr.get("status") or info.get("node_status") or "").lower(),
-        message=rr.get("message") or "",
-        execution_time=float(rr.get("execution_time") or 0.0),
-        relation_name=relation or None,
-        rows_affected=int(rows) if isinstance(rows, (int, float)) else None,
-        num_failures=int(failures) if isinstance(failures, (int, float)) else None,
-        adapter_message=adapter.get("_message"),
-        started_at=info.get("node_started_at"),
-        finished_at=info.get("node_finished_at"),
-    )
+    from ._events import node_result
+
+    return DbtNodeResult(node_result(data))
 
 
 class DbtCliResource:
@@ -102,6 +87,10 @@ class DbtCliResource:
     ``state_path`` (a directory with the manifest of a previous run: ``--defer --state`` slim
     runs) apply to every command. Relative paths in profiles (a DuckDB file, say) are resolved
     by dbt against the current directory, as with the dbt command line.
+
+    ``runner="subprocess"`` runs dbt in a separate Python process (``python``, default this
+    interpreter, with ``env`` added to its environment) that reports through the pipes
+    protocol: the same materializations and check results arrive, when the process ends.
 
     ::
 
@@ -122,6 +111,9 @@ class DbtCliResource:
         threads: int | None = None,
         vars: Mapping[str, Any] | None = None,  # noqa: A002 - dbt's name
         state_path: str | os.PathLike[str] | None = None,
+        runner: str = "in_process",
+        python: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(project, DbtProject):
             if profiles_dir is not None or target is not None:
@@ -139,6 +131,14 @@ class DbtCliResource:
                 f"DbtCliResource threads must be a positive integer, got {threads!r}",
                 project_dir=str(project.project_dir),
             )
+        if runner not in ("in_process", "subprocess"):
+            raise DbtProjectError(
+                f"DbtCliResource runner must be 'in_process' or 'subprocess', got {runner!r}",
+                project_dir=str(project.project_dir),
+            )
+        self.runner = runner
+        self.python = python or sys.executable
+        self.env = dict(env or {})
         self.threads = threads
         self.vars = dict(vars or {})
         self.state_path = Path(state_path).absolute() if state_path is not None else None
@@ -230,6 +230,12 @@ class DbtCliInvocation:
                 "this dbt invocation was already run: call dbt.cli(...) again for a new one",
                 project_dir=str(self.resource.project.project_dir),
             )
+        if self.resource.runner == "subprocess":
+            raise DbtProjectError(
+                "stream_raw() runs dbt in this process; with runner='subprocess' use "
+                "stream() from a @dbt_assets function",
+                project_dir=str(self.resource.project.project_dir),
+            )
         self._started = True
         try:
             yield from self._run_in_process()
@@ -294,14 +300,10 @@ class DbtCliInvocation:
             if text and not any(text in e for e in errors):
                 errors.append(text)
         if not self.success:
-            failed = [r for r in self.node_results if r.status in ("error", "fail")]
-            lines = [f"{r.unique_id}: {r.status}" + _first_lines(r["message"]) for r in failed]
-            if not lines:
-                lines = errors or ["dbt reported failure without a node result"]
-            self.error_message = (
-                f"dbt {self.args[0]} failed for project {self.resource.project.project_dir}: "
-                + "; ".join(lines)
-            )
+            from ._events import failure_message
+
+            self.error_message = failure_message(
+                self.args[0], str(self.resource.project.project_dir), self.node_results, errors)
 
     def stream(self) -> Iterator[Any]:
         """Run dbt and yield ``MaterializeResult``/``AssetCheckResult`` objects as results come.
@@ -317,9 +319,51 @@ class DbtCliInvocation:
                 "stream_raw() for dbt's own results)",
                 project_dir=str(self.resource.project.project_dir),
             )
+        if self.resource.runner == "subprocess":
+            yield from self._stream_subprocess()
+            return
         for result in self.stream_raw():
             yield from self.plan.to_events(result)
         if self.success is False:
+            raise DbtRunError(self.error_message or "dbt failed")
+
+    def _stream_subprocess(self) -> Iterator[Any]:
+        from orchestrator.pipes.session import open_pipes_session
+
+        if self._started:
+            raise DbtProjectError(
+                "this dbt invocation was already run: call dbt.cli(...) again for a new one",
+                project_dir=str(self.resource.project.project_dir),
+            )
+        self._started = True
+        res = self.resource
+        args = [*self.args, "--log-level", "none"] if "--log-level" not in self.args else self.args
+        extras = {"dbt_args": args, "project_dir": str(res.project.project_dir),
+                  **self.plan.runner_extras()}
+        try:
+            with open_pipes_session(self.plan.context, extras=extras) as session:
+                env = {**os.environ, **res.env, **session.get_bootstrap_env_vars()}
+                env["PYTHONPATH"] = os.pathsep.join(
+                    [*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
+                proc = subprocess.run(
+                    [res.python, "-m", "orchestrator_dbt._pipes_runner"], env=env,
+                    capture_output=True, text=True)
+        finally:
+            self._cleanup()
+        outcome = next((m["dbt"] for m in session.get_custom_messages()
+                        if isinstance(m, dict) and isinstance(m.get("dbt"), dict)), None)
+        if proc.returncode != 0 or outcome is None:
+            tail = "\n".join((proc.stderr or "").strip().splitlines()[-15:])
+            raise DbtRunError(
+                f"the dbt runner process for project {res.project.project_dir} failed "
+                f"(exit code {proc.returncode}){': ' + tail if tail else ''}")
+        self.node_results = [DbtNodeResult(r) for r in outcome.get("results", [])]
+        self.success = bool(outcome.get("success"))
+        self.error_message = outcome.get("error_message")
+        if self.success:
+            session.check_outcome(exit_code=proc.returncode)  # every selected result came
+        yield from session.get_results()
+        if not self.success:
             raise DbtRunError(self.error_message or "dbt failed")
 
     def wait(self) -> DbtCliInvocation:
@@ -334,6 +378,14 @@ class DbtCliInvocation:
         """A JSON artifact dbt wrote in the target directory (``run_results.json``...)."""
         path = self.resource.project.manifest_path.parent / name
         return json.loads(path.read_text())
+
+
+def _import_roots() -> list[str]:
+    """Directories that make this orchestrator_dbt and pipes_client importable in a child."""
+    import pipes_client
+
+    here = Path(__file__).resolve().parent.parent
+    return list(dict.fromkeys([str(here), str(Path(pipes_client.__file__).resolve().parent.parent)]))
 
 
 def _release_adapters() -> None:
@@ -362,9 +414,3 @@ def _release_adapters() -> None:
                 env.close()
         except Exception:  # noqa: BLE001 - best effort
             pass
-
-
-def _first_lines(message: str) -> str:
-    """dbt's message without its blank lines, on one line: '(Runtime Error ... not found)'."""
-    lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
-    return f" ({' '.join(lines[:3])})" if lines else ""

@@ -61,10 +61,14 @@ def _materialized(result) -> set[str]:
     return {k.to_user_string() for k in result.materialized_keys}
 
 
-def test_full_build_materializes_every_node_and_reports_every_test(shop) -> None:
+RUNNERS = pytest.mark.parametrize("runner", ["in_process", "subprocess"])
+
+
+@RUNNERS
+def test_full_build_materializes_every_node_and_reports_every_test(shop, runner) -> None:
     assets = _build_assets(shop)
     result = materialize([assets, *dbt_source_specs(assets)],
-                         resources={"dbt": DbtCliResource(shop)})
+                         resources={"dbt": DbtCliResource(shop, runner=runner)})
     assert result.success
     assert _materialized(result) == {
         "raw_customers", "raw_orders", "country_codes", "stg_customers", "stg_orders",
@@ -79,10 +83,11 @@ def test_full_build_materializes_every_node_and_reports_every_test(shop) -> None
     assert _duck(shop, "select sum(order_count) from customers") == [(7,)]
 
 
-def test_materialization_metadata(shop) -> None:
+@RUNNERS
+def test_materialization_metadata(shop, runner) -> None:
     assets = _build_assets(shop)
     result = materialize([assets, *dbt_source_specs(assets)],
-                         resources={"dbt": DbtCliResource(shop)})
+                         resources={"dbt": DbtCliResource(shop, runner=runner)})
     by_key = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()}
     seed_md = by_key["raw_orders"].metadata
     assert seed_md["rows_affected"] == 7  # dbt-duckdb reports rows for seeds
@@ -113,7 +118,8 @@ def test_results_are_streamed_while_dbt_runs(shop) -> None:
     assert len(seen) == 29 and all(done is None for _, done in seen)
 
 
-def test_failures_skip_only_what_depends_on_them(failing) -> None:
+@RUNNERS
+def test_failures_skip_only_what_depends_on_them(failing, runner) -> None:
     assets = _build_assets(failing)
 
     @asset(deps=[AssetKey("healthy_customers")])
@@ -129,7 +135,8 @@ def test_failures_skip_only_what_depends_on_them(failing) -> None:
         return 3
 
     result = materialize([assets, after_healthy, after_broken, after_payments],
-                         resources={"dbt": DbtCliResource(failing)}, raise_on_error=False)
+                         resources={"dbt": DbtCliResource(failing, runner=runner)},
+                         raise_on_error=False)
     assert not result.success  # as dbt: the build failed
     assert _materialized(result) == {"raw_payments", "healthy_customers", "payments",
                                      "after_healthy"}
@@ -146,9 +153,10 @@ def test_failures_skip_only_what_depends_on_them(failing) -> None:
     assert "test.failing_shop.not_null_payments_paid_at" in message
 
 
-def test_subset_run_builds_only_the_selection(shop) -> None:
+@RUNNERS
+def test_subset_run_builds_only_the_selection(shop, runner) -> None:
     assets = _build_assets(shop)
-    resources = {"dbt": DbtCliResource(shop)}
+    resources = {"dbt": DbtCliResource(shop, runner=runner)}
     everything = [assets, *dbt_source_specs(assets)]
     assert materialize(everything, resources=resources).success
     result = materialize(everything, resources=resources, selection=["stg_orders", "orders"])
@@ -230,6 +238,18 @@ def test_vars_threads_target_and_defer(shop, tmp_path) -> None:
     assert sorted(_duck(shop, "select order_id from daily_orders")) == [(105,), (106,), (107,)]
 
 
+def test_subprocess_runner_crash_is_reported(shop) -> None:
+    assets = _build_assets(shop)
+    dbt = DbtCliResource(shop, runner="subprocess", env={"PYTHONPATH": "/nonexistent"},
+                         python="/bin/false")
+    result = materialize([assets, *dbt_source_specs(assets)], resources={"dbt": dbt},
+                         raise_on_error=False)
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert "dbt runner process" in failure.data["error"]["message"]
+    assert "exit code 1" in failure.data["error"]["message"]
+
+
 def test_bad_resource_settings(shop, tmp_path) -> None:
     with pytest.raises(DbtProjectError, match="holds no manifest.json"):
         DbtCliResource(shop, state_path=tmp_path)
@@ -239,6 +259,10 @@ def test_bad_resource_settings(shop, tmp_path) -> None:
         DbtCliResource(shop).cli([])
     with pytest.raises(DbtProjectError, match="needs the asset context"):
         list(DbtCliResource(shop).cli(["build"]).stream())
+    with pytest.raises(DbtProjectError, match="runner must be 'in_process' or 'subprocess'"):
+        DbtCliResource(shop, runner="docker")
+    with pytest.raises(DbtProjectError, match="with runner='subprocess' use stream()"):
+        list(DbtCliResource(shop, runner="subprocess").cli(["build"]).stream_raw())
 
 
 def test_unknown_profile_fails_the_run_with_dbts_message(shop) -> None:
