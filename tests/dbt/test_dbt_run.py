@@ -6,6 +6,8 @@ the profile is a relative path, resolved by dbt against the current directory).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from orchestrator import AssetKey, asset, materialize
@@ -274,3 +276,37 @@ def test_unknown_profile_fails_the_run_with_dbts_message(shop) -> None:
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "passing_shop" in str(failure.data["error"]["message"])  # the missing profile
+
+
+def test_dbt_init_starter_project_fails_one_test_by_design(tmp_path, monkeypatch,
+                                                           parsed_projects) -> None:
+    """dbt's own starter project: its not_null test fails, so dbt skips the model after it."""
+    from dbt.cli.main import dbtRunner
+
+    monkeypatch.chdir(tmp_path)
+    res = dbtRunner().invoke(["init", "--skip-profile-setup", "starter", "--profiles-dir",
+                              str(tmp_path), "--log-level", "none"])
+    assert res.success, res.exception
+    pdir = tmp_path / "starter"
+    (pdir / "profiles.yml").write_text(
+        "starter:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: starter.duckdb\n      threads: 1\n")
+    monkeypatch.chdir(pdir)
+    project = DbtProject(pdir)
+    assets = _build_assets(project)
+
+    @asset(deps=[AssetKey("my_second_dbt_model")])
+    def report() -> int:
+        return 1
+
+    result = materialize([assets, report], resources={"dbt": DbtCliResource(project)},
+                         raise_on_error=False)
+    assert not result.success
+    assert _materialized(result) == {"my_first_dbt_model"}
+    checks = _checks(result)
+    assert checks["not_null_my_first_dbt_model_id"] == (False, "ERROR")
+    assert checks["unique_my_first_dbt_model_id"] == (True, "ERROR")
+    assert "report" in result.get_skipped_step_keys()
+    (failure,) = result.get_step_failure_events()
+    assert re.search(r"test\.starter\.not_null_my_first_dbt_model_id\.\w+: fail",
+                     failure.data["error"]["message"])
