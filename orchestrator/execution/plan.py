@@ -244,6 +244,7 @@ def build_graph_plan(job: Any, *, op_selection: Iterable[str] | None = None) -> 
 
     plan = ExecutionPlan(steps={}, job_name=job.name)
     graph_def: GraphDefinition = job.graph_def
+    mapped_prefixes: set[str] = set()  # prefixes of graphs flattened inside a .map()
 
     def resolve_output(g: GraphDefinition, prefix: str, node: str, output: str,
                        mapped: bool) -> Any:
@@ -255,7 +256,7 @@ def build_graph_plan(job: Any, *, op_selection: Iterable[str] | None = None) -> 
             edge = inner.output_map[output]
             return resolve_edge(inner, prefix + node + ".", edge, {}, mapped)
         handle = prefix + node
-        if mapped or inv.mapped_over is not None:
+        if mapped or inv.mapped_over is not None or prefix in mapped_prefixes:
             return FromTemplateOutput(handle, output)
         return FromOutput(handle, output)
 
@@ -294,6 +295,8 @@ def build_graph_plan(job: Any, *, op_selection: Iterable[str] | None = None) -> 
             elif outer_mapped is not None:
                 mapped_over = outer_mapped
             if isinstance(inv.definition, GraphDefinition):
+                if mapped_over is not None:  # a graph inside .map(): its ops are templates
+                    mapped_prefixes.add(handle + ".")
                 flatten(inv.definition, handle + ".", resolved_inputs, mapped_over)
                 continue
             op_def = inv.definition
