@@ -81,6 +81,13 @@ class ActiveExecution:
                     continue  # fan-in takes what was produced
                 if not self.is_available(s):
                     up = self.done.get(s.step_key)
+                    if up is None and s.step_key not in self.plan.steps:
+                        from ..errors import InvariantError
+
+                        raise InvariantError(
+                            f"step '{step.key}' input '{in_name}' comes from step "
+                            f"'{s.step_key}', which is not in the plan of job "
+                            f"'{self.plan.job_name}'; this is a bug in the orchestrator")
                     if up == "success":
                         if in_def is not None and in_def.is_nothing:
                             continue
