@@ -524,3 +524,31 @@ def test_failure_without_retries_stops_at_once():
     (ev,) = result.get_step_failure_events()
     assert ev.data["error"]["message"] == "bad data in row 3"
     assert ev.metadata == {"row": 3}
+
+
+def test_graph_inside_map():
+    @op
+    def upper(name: str) -> str:
+        return name.upper()
+
+    @op
+    def excl(text: str) -> str:
+        return text + "!"
+
+    @graph
+    def per_file(name):
+        return excl(upper(name))
+
+    @op
+    def total_len(parts: list) -> str:
+        return "".join(sorted(parts))
+
+    @job
+    def fan_graph():
+        total_len(list_files().map(per_file).collect())
+
+    result = fan_graph.execute_in_process()
+    assert result.output_for_node("total_len") == "A!B!C!"
+    assert result.output_for_node("per_file.excl") == {"a": "A!", "b": "B!", "c": "C!"}
+    ok = {e.step_key for e in result.get_step_success_events()}
+    assert {"per_file.upper[a]", "per_file.excl[c]"} <= ok
