@@ -452,7 +452,10 @@ class DockerLauncher(Launcher):
         if code == 0:
             return LaunchStatus("exited", 0)
         reason = f"exit code {code}"
-        if code is not None and code > 128:
+        if code in (126, 127):
+            reason += (" (the command was not found or is not executable in the image; check "
+                       "the command, the image's PATH and entrypoint)")
+        elif code is not None and code > 128:
             try:
                 import signal
 
