@@ -336,7 +336,7 @@ class DockerLauncher(Launcher):
             raise self._create_error(image, binds, exc) from None
         cid = created["Id"]
         handle: Handle = {
-            "launcher": self.name, "container_id": cid, "container_name": name, "image": image,
+            "launcher": self.name, "container_name": name, "container_id": cid, "image": image,
             "docker_host": base_url, "host": socket.gethostname(), "workdir": workdir,
             "owns_workdir": owns, "keep_on_failure": bool(opts.get("keep_on_failure", False)),
             "stdout": os.path.join(workdir, "docker-stdout.log"),
