@@ -137,7 +137,6 @@ class PipesSession:
         self._sink = sink
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._injector: PipesContextInjector | None = None
         self._output_bases: dict[str, str] = {}
         # launched work
@@ -176,11 +175,9 @@ class PipesSession:
         from pipes_protocol import make_features
 
         self._context = context
-        base = (outputs_url or os.path.join(self.session_dir, "outputs")).rstrip("/")
-        if outputs_url is None:
-            os.makedirs(base, exist_ok=True)
+        base = (outputs_url or self.session_dir).rstrip("/")
         for i, key in enumerate(self.target.escaped()):
-            self._output_bases[key] = f"{base}/{self.launch_id[:8]}-{i}"
+            self._output_bases[key] = f"{base}/output-{self.launch_id[:8]}-{i}"
         features = make_features(list(HOST_FEATURES), heartbeat_interval=heartbeat_interval,
                                  outputs=self._output_bases)
         self.context_data = build_context_data(context, extras=extras, features=features)
@@ -232,7 +229,7 @@ class PipesSession:
         starts, and streams the work's stdout/stderr into the event log from then on."""
         spec.env = {**dict(spec.env), **self.get_bootstrap_env_vars()}
         if spec.workdir is None:
-            spec.workdir = os.path.join(self.session_dir, "launch")
+            spec.workdir = self.session_dir  # one private directory: one rmdir at the end
         t = self.target
         spec.labels = {"run_id": t.run_id, "step_key": t.step_key or "",
                           "asset": ",".join(k.to_user_string() for k in t.asset_keys),
@@ -284,26 +281,8 @@ class PipesSession:
 
     # -- reading -----------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the reader thread (done by :func:`open_pipes_session`)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="pipes-reader", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        idle = 0.002
-        while not self._stop.is_set():
-            try:
-                n = self._tick(False)
-            except Exception:  # noqa: BLE001 - the reader must survive anything
-                _log.exception("pipes reader failed; retrying")
-                n = 0
-            if self.heartbeat_timeout is not None:
-                self._check_heartbeat()
-            if n:
-                idle = 0.002
-            else:
-                self._stop.wait(idle)
-                idle = min(idle * 2, 0.05)
+        """Hand the session to the reader thread (done by :func:`open_pipes_session`)."""
+        _PUMP.add(self)
 
     def _check_heartbeat(self) -> None:
         """Warn once per silence when a client that sends heartbeats stopped sending them
@@ -322,6 +301,8 @@ class PipesSession:
 
     def _tick(self, final: bool) -> int:
         with self._lock:
+            if self._stop.is_set() and not final:
+                return 0  # closed: the final drain belongs to close()
             lines = self.message_reader.read(final)
             logs: list[tuple[str, str]] = []
             if self.launcher is not None and self.handle is not None:
@@ -518,12 +499,12 @@ class PipesSession:
             return
         self._closed_session = True
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        _PUMP.remove(self)
         try:
-            for _ in range(10000):
-                if not self._tick(True):
-                    break
+            with self._lock:  # waits for a tick of the reader thread in progress
+                for _ in range(10000):
+                    if not self._tick(True):
+                        break
         finally:
             try:
                 self._load_outputs()
@@ -747,6 +728,60 @@ def _fast_log(line: str) -> tuple[str, int] | None:
     if type(msg) is not str or level is None:
         return None
     return msg, level
+
+
+class _Pump:
+    """The reader thread: one daemon thread that ticks every open session of the process
+    (started once, so a session costs no thread start or join). Busy sessions are read again
+    at once; when nothing arrived it sleeps 2 ms, doubling up to 50 ms."""
+
+    def __init__(self) -> None:
+        self._sessions: list[PipesSession] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, session: PipesSession) -> None:
+        with self._lock:
+            self._sessions.append(session)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="pipes-reader",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, session: PipesSession) -> None:
+        with self._lock:
+            if session in self._sessions:
+                self._sessions.remove(session)
+
+    def _run(self) -> None:
+        idle = 0.002
+        while True:
+            with self._lock:
+                sessions = list(self._sessions)
+            n = 0
+            for s in sessions:
+                try:
+                    n += s._tick(False)
+                    if s.heartbeat_timeout is not None:
+                        s._check_heartbeat()
+                except Exception:  # noqa: BLE001 - the reader must survive anything
+                    _log.exception("pipes reader failed on run %s; retrying", s.target.run_id)
+            if n:
+                idle = 0.002
+                continue
+            self._wake.wait(idle)
+            self._wake.clear()
+            idle = min(idle * 2, 0.05)
+
+    def _after_fork(self) -> None:
+        self.__init__()  # type: ignore[misc]  # the thread does not survive a fork
+
+
+_PUMP = _Pump()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_PUMP._after_fork)
 
 
 def _unescape(key: str) -> list[str]:
