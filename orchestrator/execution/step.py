@@ -429,9 +429,11 @@ class StepRun:
                                    data={"metadata": metadata_to_wire(item.metadata)}))
             return
         if step.checks_def is not None:
+            names = ", ".join(f"'{cs.name}' on '{cs.asset_key.to_user_string()}'"
+                              for cs in step.checks_def.specs)
             raise DefinitionError(
-                f"asset check '{step.op.name}' must return an AssetCheckResult, got "
-                f"{type(item).__name__}")
+                f"asset check {names} must return an AssetCheckResult, got "
+                f"{type(item).__name__}; return AssetCheckResult(passed=...)")
         raise DefinitionError(
             f"{step.op.kind} '{step.op.name}' yielded {type(item).__name__}; yield Output, "
             f"DynamicOutput, MaterializeResult, AssetCheckResult or AssetMaterialization")
