@@ -593,3 +593,17 @@ def test_op_selection_on_an_asset_job():
         "assets_job")
     with pytest.raises(DefinitionError, match="is an asset job: op_selection= does not apply"):
         j.execute_in_process(op_selection=["sel_a"])
+
+
+def test_asset_check_returning_something_else():
+    @asset
+    def checked():
+        return [1]
+
+    @asset_check(asset=checked)
+    def says_true(checked):
+        return True
+
+    kind, msg = failure_message(materialize([checked, says_true], raise_on_error=False))
+    assert msg == ("asset check 'says_true' on 'checked' must return an AssetCheckResult, got "
+                   "bool; return AssetCheckResult(passed=...)")
