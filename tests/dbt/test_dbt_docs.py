@@ -30,6 +30,7 @@ def test_python_examples_run_and_print_what_the_page_says(tmp_path, monkeypatch,
     shutil.copytree(PROJECT, tmp_path / "shop",
                     ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCHESTRATOR_HOME", str(tmp_path / "home"))
     blocks = _blocks()
     namespace: dict = {"__name__": "__doc_example__"}
     checked = ran = 0
@@ -43,7 +44,7 @@ def test_python_examples_run_and_print_what_the_page_says(tmp_path, monkeypatch,
         if i + 1 < len(blocks) and blocks[i + 1][0] == "text":
             assert out.getvalue() == blocks[i + 1][1], f"output of block {i} differs"
             checked += 1
-    assert ran >= 6 and checked == ran
+    assert ran >= 10 and checked == ran
     assert (tmp_path / "shop" / "target" / "manifest.json").is_file()
 
 
