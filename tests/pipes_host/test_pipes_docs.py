@@ -46,3 +46,26 @@ def test_every_public_name_is_documented():
         "PipesContextInjector", "PipesMessageReader", "PipesSession",
         "PipesClientCompletedInvocation", "PipesTempFileMessageReader", "plain_line_parser")]
     assert undocumented == []
+
+
+@pytest.mark.parametrize("modname", ["orchestrator.pipes", "orchestrator.launchers"])
+def test_public_names_sorted_and_importable(modname):
+    import importlib
+
+    mod = importlib.import_module(modname)
+    assert list(mod.__all__) == sorted(mod.__all__)
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None, name
+
+
+def test_import_is_light():
+    """Importing the package pulls in neither the session machinery nor any launcher."""
+    import subprocess
+    import sys
+
+    code = ("import sys, orchestrator.pipes, orchestrator.launchers; "
+            "print(sorted(m for m in sys.modules if m.startswith(('orchestrator.pipes.', "
+            "'orchestrator.launchers.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "['orchestrator.launchers.base']"

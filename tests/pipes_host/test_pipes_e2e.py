@@ -382,3 +382,34 @@ def test_large_messages_arrive_whole(script, client):
     sizes = sorted(len(m) for m in messages(res))
     assert sizes == [5_000_000, 6_000_000]
     assert len(events(res, "ASSET_MATERIALIZATION")[0].metadata["blob"]) == 5_000_000
+
+
+def test_op_in_a_job_and_resource_from_context(script, client):
+    """An op (no assets): logs and custom messages flow; the client comes from
+    context.resources; a materialization report would be outside the (empty) selection."""
+    from orchestrator import execute_job, job, op
+
+    path = script("""
+        from pipes_client import open_pipes
+        with open_pipes() as pipes:
+            assert not pipes.is_asset_step
+            pipes.log.info("op says hi")
+            pipes.report_custom_message({"rows": 3})
+    """)
+    seen = {}
+
+    @op(required_resource_keys={"pipes_subprocess_client"})
+    def run_script(context):
+        inv = context.resources.pipes_subprocess_client.run(command=[PY, path],
+                                                            context=context)
+        seen["custom"] = inv.get_custom_messages()
+        return inv.get_custom_messages()[0]["rows"]
+
+    @job(resource_defs={"pipes_subprocess_client": client})
+    def scripted():
+        run_script()
+
+    res = execute_job(scripted, log_level="CRITICAL")
+    assert res.success
+    assert "op says hi" in messages(res)
+    assert res.output_for_node("run_script") == 3
