@@ -89,9 +89,10 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
     call_kwargs: dict[str, Any] = {}
     if sig.config_param is not None:
         if sig.config_param in kwargs:
-            call_kwargs[sig.config_param] = kwargs.pop(sig.config_param)
+            call_kwargs[sig.config_param] = _as_config(op_def, kwargs.pop(sig.config_param))
         elif ctx is not None and ctx.op_config is not None:
-            call_kwargs[sig.config_param] = ctx.op_config
+            # build_op_context(op_config={...}): a dict becomes the Config class, validated
+            call_kwargs[sig.config_param] = _as_config(op_def, ctx.op_config)
         else:
             try:
                 call_kwargs[sig.config_param] = sig.config_schema()
@@ -100,6 +101,8 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                     f"{op_def.kind} '{op_def.name}' needs config; pass "
                     f"{sig.config_param}={getattr(sig.config_schema, '__name__', 'Config')}(...)"
                 ) from exc
+    elif op_def.config_schema is not None and ctx is not None and ctx.op_config is not None:
+        ctx._op_config = _as_config(op_def, ctx.op_config)  # validated, defaults filled in
     for pname in sig.resource_params:
         if pname in kwargs:
             call_kwargs[pname] = kwargs.pop(pname)
@@ -122,3 +125,14 @@ def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                 f"{op_def.kind} '{op_def.name}' has no parameter '{name}'; inputs are {inputs}")
         call_kwargs[name] = value
     return op_def.compute_fn(*call_args, **call_kwargs)
+
+
+def _as_config(op_def: Any, value: Any) -> Any:
+    """Config given to a direct call, validated against the op's schema like run config
+    (a dict for a Config class becomes an instance of it)."""
+    schema = op_def.config_schema
+    if schema is None or (isinstance(schema, type) and isinstance(value, schema)):
+        return value
+    from ..config import resolve_config
+
+    return resolve_config(schema, value, f"{op_def.kind} '{op_def.name}' config")
