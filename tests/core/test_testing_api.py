@@ -281,3 +281,31 @@ def test_resource_and_io_manager_take_an_init_context():
     assert seen["resource"] == "http://x"
     assert "io_manager" in seen
     assert AssetKey(["a", "b"]).path == ["a", "b"]
+
+
+def test_direct_call_config_given_as_a_dict_is_validated():
+    from orchestrator import ConfigError
+
+    class Factor(Config):
+        factor: int = 2
+
+    @op
+    def scaled(context, config: Factor) -> int:
+        return 10 * config.factor
+
+    @asset
+    def from_asset_config(config: Factor) -> int:
+        return config.factor
+
+    @op(config_schema={"n": int})
+    def by_schema(context) -> int:
+        return context.op_config["n"]
+
+    assert scaled(build_op_context(op_config={"factor": 3})) == 30
+    assert from_asset_config(build_asset_context(asset_config={"factor": 4})) == 4
+    assert scaled(build_op_context(), config={"factor": 5}) == 50
+    assert by_schema(build_op_context(op_config={"n": 7})) == 7
+    with pytest.raises(ConfigError, match=r"op 'scaled' config\.factor"):
+        scaled(build_op_context(op_config={"factor": "many"}))
+    with pytest.raises(ConfigError, match=r"op 'by_schema' config\.n: expected int, got 'x'"):
+        by_schema(build_op_context(op_config={"n": "x"}))
