@@ -91,10 +91,22 @@ _STREAMS = ("stdout", "stderr")
 
 
 def _package_dir(name: str) -> str | None:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
+    """Directory of the installed package *name* (``pipes_client``, ``pipes_protocol``).
+
+    They are installed next to ``orchestrator`` (site-packages, or the repository root for
+    an editable install), which is looked at first: a same-named folder on ``sys.path``
+    (``tests/pipes_client``) would otherwise pass for the package."""
+    import orchestrator
+
+    beside = os.path.join(os.path.dirname(os.path.dirname(orchestrator.__file__)), name)
+    if os.path.isfile(os.path.join(beside, "__init__.py")):
+        return beside
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
         return None
-    return list(spec.submodule_search_locations)[0]
+    file = getattr(module, "__file__", None)
+    return os.path.dirname(file) if file else None
 
 
 def _label_value(value: Any) -> str:
