@@ -39,6 +39,12 @@ def _resources(resources: Mapping[str, Any] | None) -> Any:
     return Resources(dict(resources or {}))
 
 
+def _direct_run(run_id: str, run_tags: Mapping[str, str] | None) -> Any:
+    from ..events import RunRecord
+
+    return RunRecord(run_id=run_id, job_name="__direct__", tags=dict(run_tags or {}))
+
+
 def build_op_context(resources: Mapping[str, Any] | None = None, op_config: Any = None,
                      partition_key: str | None = None, instance: Any = None,
                      run_tags: Mapping[str, str] | None = None,
@@ -47,9 +53,11 @@ def build_op_context(resources: Mapping[str, Any] | None = None, op_config: Any 
 
     Resources given here are used as they are (no set-up/tear-down); use
     ``build_resources`` for context-manager resources."""
-    return OpExecutionContext(run_id=str(uuid.uuid4()), job_name=None, step_key="direct",
+    run_id = str(uuid.uuid4())
+    return OpExecutionContext(run_id=run_id, job_name=None, step_key="direct",
                               op_def=None, log=_DirectLog(), resources=_resources(resources),
                               op_config=op_config, instance=instance,
+                              run=_direct_run(run_id, run_tags),
                               partition_key=partition_key, mapping_key=mapping_key)
 
 
@@ -57,10 +65,12 @@ def build_asset_context(resources: Mapping[str, Any] | None = None, asset_config
                         partition_key: str | None = None, instance: Any = None,
                         run_tags: Mapping[str, str] | None = None) -> AssetExecutionContext:
     """A context for calling an asset directly: ``orders(build_asset_context(), raw)``."""
-    return AssetExecutionContext(run_id=str(uuid.uuid4()), job_name=None, step_key="direct",
+    run_id = str(uuid.uuid4())
+    return AssetExecutionContext(run_id=run_id, job_name=None, step_key="direct",
                                  op_def=None, log=_DirectLog(),
                                  resources=_resources(resources), op_config=asset_config,
-                                 instance=instance, partition_key=partition_key)
+                                 instance=instance, run=_direct_run(run_id, run_tags),
+                                 partition_key=partition_key)
 
 
 def invoke_directly(op_def: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
