@@ -309,3 +309,17 @@ def test_direct_call_config_given_as_a_dict_is_validated():
         scaled(build_op_context(op_config={"factor": "many"}))
     with pytest.raises(ConfigError, match=r"op 'by_schema' config\.n: expected int, got 'x'"):
         by_schema(build_op_context(op_config={"n": "x"}))
+
+
+def test_context_builders_carry_run_tags():
+    @op
+    def tags_of(context) -> dict:
+        return dict(context.run_tags)
+
+    @asset
+    def tag_x(context) -> str:
+        return context.get_tag("x")
+
+    assert tags_of(build_op_context(run_tags={"a": "1"})) == {"a": "1"}
+    assert tags_of(build_op_context()) == {}
+    assert tag_x(build_asset_context(run_tags={"x": "y"})) == "y"
