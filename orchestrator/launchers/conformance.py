@@ -16,10 +16,10 @@
             return LaunchSpec(command=["sh", "-c", script], options={"image": "busybox"})
 
 Scripts are POSIX shell snippets (``sh -c``), so a backend needs only a shell in its image.
-The ``test_pipes_*`` tests drive a whole pipes session through the launcher, with messages
-on the work's stdout (the stdio channel, which every backend streams): success, a remote
-exception, a process that never opened the session, live log streaming, large messages.
-The suite needs pytest; it is imported only by tests.
+This class checks the raw :class:`~orchestrator.launchers.base.Launcher` API only; the public
+suite :class:`orchestrator.testing.launchers.LauncherConformance` extends it with whole pipes
+sessions through the launcher (subclass that one). The suite needs pytest; it is imported
+only by tests.
 """
 
 from __future__ import annotations
@@ -34,30 +34,6 @@ from ..errors import LauncherError
 from .base import Launched, Launcher, LaunchSpec
 
 __all__ = ["LauncherConformance"]
-
-_V = '"__dagster_pipes_version": "0.1"'
-
-
-def _msg(method: str, params: str = "{}") -> str:
-    """A shell command printing one pipes message (params given as JSON text). ``printf``,
-    not ``echo``: dash's echo would turn ``\\n`` inside the JSON into a real newline."""
-    return "printf '%s\\n' '{" + _V + f', "method": "{method}", "params": ' + params + "}'"
-
-
-def _context(tmp_path: Path, events: list[Any]) -> Any:
-    """A minimal asset execution context whose events go to *events*."""
-    from ..assets.decorators import asset
-    from ..execution.context import AssetExecutionContext
-    from ..execution.log import RunLogger
-
-    @asset(name="conformance_asset")
-    def conformance_asset() -> None:
-        return None
-
-    return AssetExecutionContext(
-        run_id="conformance-run", job_name="conformance", step_key="conformance_asset",
-        op_def=conformance_asset.node_def, log=RunLogger(events.append, "conformance-run"),
-        resources=None, assets_def=conformance_asset)
 
 
 def _collect(launcher: Launcher, handle: dict[str, Any]) -> list[tuple[str, str]]:
@@ -187,79 +163,3 @@ class LauncherConformance:
     def test_reattach_rejects_foreign_handles(self, launcher: Launcher) -> None:
         with pytest.raises(LauncherError):
             launcher.reattach({"launcher": "definitely-not-" + launcher.name})
-
-    # -- whole pipes sessions through the launcher -------------------------------------------
-    def run_session(self, launcher: Launcher, script: str, tmp_path: Path,
-                    events: list[Any]) -> Any:
-        from ..pipes import PipesStdioMessageReader, open_pipes_session
-
-        with open_pipes_session(_context(tmp_path, events),
-                                message_reader=PipesStdioMessageReader()) as session:
-            session.launch(launcher, self.make_spec(script, tmp_path))
-            session.wait(grace_period=2.0)
-        return session
-
-    def test_pipes_session_success(self, launcher: Launcher, tmp_path: Path) -> None:
-        events: list[Any] = []
-        script = "; ".join([
-            _msg("opened"), "echo plain output",
-            _msg("log", '{"message": "hello", "level": "WARNING"}'),
-            _msg("report_asset_materialization",
-                 '{"metadata": {"rows": {"type": "int", "raw_value": 3}}}'),
-            _msg("closed")])
-        session = self.run_session(launcher, script, tmp_path, events)
-        session.check_outcome()
-        [result] = session.get_results()
-        assert {k: v.raw_value for k, v in result.metadata.items()} == {"rows": 3}
-        logs = {e.message: e.level for e in events if e.event_type.value == "LOG"}
-        assert logs == {"plain output": 20, "hello": 30}
-        launched = [e for e in events if e.event_type.value == "EXTERNAL_LAUNCHED"]
-        assert len(launched) == 1 and launched[0].data["handle"]["launcher"] == launcher.name
-
-    def test_pipes_remote_exception_fails(self, launcher: Launcher, tmp_path: Path) -> None:
-        from ..errors import PipesError
-
-        exc = ('{"exception": {"name": "ValueError", "message": "ValueError: bad input\\n", '
-               '"stack": ["  File x.py, line 1\\n"], "cause": null, "context": null}}')
-        script = "; ".join([_msg("opened"), _msg("closed", exc)])
-        session = self.run_session(launcher, script, tmp_path, [])
-        with pytest.raises(PipesError, match="ValueError: bad input"):
-            session.check_outcome()
-
-    def test_pipes_never_opened_fails(self, launcher: Launcher, tmp_path: Path) -> None:
-        from ..errors import PipesError
-
-        session = self.run_session(launcher, "echo not a pipes process", tmp_path, [])
-        with pytest.raises(PipesError, match="without opening the protocol session"):
-            session.check_outcome()
-        session.check_outcome(protocol_aware=False)  # exit 0 decides for unaware commands
-
-    def test_pipes_live_log_streaming(self, launcher: Launcher, tmp_path: Path) -> None:
-        """A log line is an event while the work still runs (then the test cancels it)."""
-        from ..pipes import PipesStdioMessageReader, open_pipes_session
-
-        events: list[Any] = []
-        script = "; ".join([_msg("opened"), "echo ready", "sleep 300"])
-        with open_pipes_session(_context(tmp_path, events),
-                                message_reader=PipesStdioMessageReader()) as session:
-            session.launch(launcher, self.make_spec(script, tmp_path))
-            deadline = time.monotonic() + self.timeout
-            while time.monotonic() < deadline and not any(
-                    e.message == "ready" for e in list(events)):
-                time.sleep(0.02)
-            assert any(e.message == "ready" for e in events)
-            assert launcher.poll(session.handle).state == "running"
-            session.cancel(0.5, reason="test over")
-        assert launcher.poll(session.handle).finished
-
-    def test_pipes_large_messages(self, launcher: Launcher, tmp_path: Path) -> None:
-        events: list[Any] = []
-        big = (r"""printf '%s' '{"__dagster_pipes_version": "0.1", "method": "log", """
-               r""""params": {"message": "'; head -c 1000000 /dev/zero | tr '\0' x; """
-               r"""printf '%s\n' '", "level": "INFO"}}'""")
-        script = "; ".join([_msg("opened"), big, _msg("report_asset_materialization"),
-                            _msg("closed")])
-        session = self.run_session(launcher, script, tmp_path, events)
-        session.check_outcome()
-        sizes = [len(e.message) for e in events if e.event_type.value == "LOG"]
-        assert sizes == [1_000_000]
