@@ -182,3 +182,14 @@ def test_every_page_runs_in_its_own_directory_and_home(page_env, tmp_path):
 
     assert Path.cwd() == page_env
     assert os.environ["ORCHESTRATOR_HOME"] == str(tmp_path / "home")
+
+
+def test_concepts_index_links_every_concept_page_and_only_existing_pages():
+    index = DOCS / "concepts" / "index.md"
+    text = index.read_text(encoding="utf-8")
+    links = set(re.findall(r"\]\(([^)#]+\.md)(?:#[^)]*)?\)", text))
+    for link in links:
+        assert (index.parent / link).resolve().is_file(), f"index.md links missing {link}"
+    pages = {p.name for p in index.parent.glob("*.md")} - {"index.md"}
+    missing = sorted(pages - {Path(link).name for link in links if "/" not in link})
+    assert missing == [], f"concepts/index.md does not link {missing}"
