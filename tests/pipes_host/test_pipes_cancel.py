@@ -161,7 +161,10 @@ def test_orphaned_external_work_is_terminated(tmp_path):
     assert terminate_orphaned_launches(Instance.from_home(h.home), h.run_id) == []
 
 
-def test_reattach_after_orchestrator_crash_loses_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("finish_first", [False, True],
+                         ids=["still-running", "ended-before-reattach"])
+def test_reattach_after_orchestrator_crash_loses_and_duplicates_nothing(tmp_path,
+                                                                        finish_first):
     from orchestrator.pipes import reattach_pipes_session
 
     go = tmp_path / "go"
@@ -182,6 +185,8 @@ def test_reattach_after_orchestrator_crash_loses_and_duplicates_nothing(tmp_path
     h.proc.kill()
     h.finish()
     go.write_text("")
+    if finish_first:
+        _wait_for(lambda: not _alive(child), "the orphaned child to finish")
     instance = Instance.from_home(h.home)
     session = reattach_pipes_session(instance, h.run_id)
     session.check_outcome()
