@@ -288,9 +288,10 @@ def execute_job(job: Any, *, run_config: Any = None, resources: Mapping[str, Any
     rc.partition_keys = partition_keys
     rc.run_id = run.run_id
     _plugin_call("on_run_start", run=run, instance=instance)
-    rc.emit(Event(EventType.RUN_START, run.run_id, message=f"started run of '{job.name}' ("
-                  f"{len(plan.steps)} steps, {exec_name} executor)", level=10,
-                  data={"step_keys": list(plan.steps)}))
+    rc.emit_many([Event(EventType.RUN_START, run.run_id, message=f"started run of "
+                        f"'{job.name}' ({len(plan.steps)} steps, {exec_name} executor)",
+                        level=10, data={"step_keys": list(plan.steps)}),
+                  *_planned_partition_events(plan, rc)])
     status = RunStatus.FAILURE
     error: BaseException | None = None
     active = None
@@ -408,6 +409,24 @@ def _resolve_partitions(job: Any, plan: ExecutionPlan, asset_graph: Any,
     if pdef is not None and hasattr(pdef, "get_partition_key_from_str"):
         partition_key = pdef.get_partition_key_from_str(partition_key)
     return pdef, partition_key, None, [partition_key]
+
+
+def _planned_partition_events(plan: ExecutionPlan, rc: RunContext) -> list[Event]:
+    """ASSET_MATERIALIZATION_PLANNED for each (partitioned asset, partition) of a partitioned
+    run: the store shows them MATERIALIZING while the run goes, FAILED if it dies."""
+    if not rc.partition_keys:
+        return []
+    out = []
+    for s in plan.steps.values():
+        ad = s.assets_def
+        if ad is None or getattr(ad, "partitions_def", None) is None:
+            continue
+        for key in s.asset_keys:
+            for pk in rc.partition_keys:
+                out.append(Event(EventType.ASSET_MATERIALIZATION_PLANNED, rc.run_id,
+                                 message=f"'{key.to_user_string()}' [{pk}] planned",
+                                 step_key=s.key, asset_key=key, partition=pk, level=10))
+    return out
 
 
 def _add_or_claim_run(instance: Any, run: RunRecord) -> None:
