@@ -211,3 +211,56 @@ def test_cli_view_of_an_assets_partitions(tmp_path, monkeypatch):
 
 
 _ = timezone
+
+
+def test_partitions_show_materializing_during_the_run_and_failed_after(instance):
+    seen = {}
+
+    @asset(partitions_def=daily)
+    def slow(context):
+        seen.update(instance.run_storage.get_partition_status(context.assets_def.key))
+        if context.partition_key == "2024-01-02":
+            raise RuntimeError("no data")
+        return 1
+
+    materialize([slow], instance=instance, partition_key="2024-01-01", log_level="error")
+    assert seen == {"2024-01-01": "MATERIALIZING"}
+    materialize([slow], instance=instance, partition_key="2024-01-02", log_level="critical",
+                raise_on_error=False)
+    assert instance.run_storage.get_partition_status(slow.key) == {
+        "2024-01-01": "MATERIALIZED", "2024-01-02": "FAILED"}
+
+
+def test_external_process_gets_the_range_and_its_time_window(instance, tmp_path):
+    import os
+    import sys
+    from pathlib import Path
+
+    from orchestrator.pipes import PipesSubprocessClient
+
+    repo = Path(__file__).resolve().parents[2]
+    script = tmp_path / "child.py"
+    script.write_text(
+        "from pipes_client import open_pipes\n"
+        "with open_pipes() as pipes:\n"
+        "    pipes.report_asset_materialization(metadata={\n"
+        "        'range': [pipes.partition_key_range['start'], pipes.partition_key_range['end']],\n"
+        "        'window': [pipes.partition_time_window['start'],\n"
+        "                   pipes.partition_time_window['end']]})\n")
+    client = PipesSubprocessClient(env={"PYTHONPATH": str(repo) + os.pathsep +
+                                        os.environ.get("PYTHONPATH", "")})
+
+    @asset(partitions_def=daily)
+    def external(context, pipes_subprocess_client: PipesSubprocessClient):
+        return pipes_subprocess_client.run(command=[sys.executable, str(script)],
+                                           context=context).get_materialize_result()
+
+    res = materialize([external], instance=instance, resources={
+        "pipes_subprocess_client": client}, log_level="error",
+        partition_key_range=("2024-02-01", "2024-02-03"))
+    assert res.success
+    events = mats(res)
+    assert sorted(e.partition for e in events) == ["2024-02-01", "2024-02-02", "2024-02-03"]
+    md = events[0].metadata
+    assert md["range"] == ["2024-02-01", "2024-02-03"]
+    assert md["window"] == ["2024-02-01T00:00:00+00:00", "2024-02-04T00:00:00+00:00"]
