@@ -846,6 +846,25 @@ def _target_of(context: Any) -> _Target:
                    getattr(context, "_partition_key", None))
 
 
+def _check_parts(extras: Any, injector: Any, reader: Any, line_parser: Any) -> None:
+    if extras is not None and not isinstance(extras, dict):
+        raise PipesError(f"pipes session: extras= must be a dict of JSON values, got "
+                         f"{type(extras).__name__} {extras!r:.100}")
+    if injector is not None and not isinstance(injector, PipesContextInjector):
+        raise PipesError(
+            f"pipes session: context_injector= must be a PipesContextInjector (e.g. "
+            f"PipesTempFileContextInjector() or PipesEnvContextInjector()), got "
+            f"{type(injector).__name__}")
+    if reader is not None and not isinstance(reader, PipesMessageReader):
+        raise PipesError(
+            f"pipes session: message_reader= must be a PipesMessageReader (e.g. "
+            f"PipesFileMessageReader() or PipesStdioMessageReader()), got "
+            f"{type(reader).__name__}")
+    if line_parser is not None and not callable(line_parser):
+        raise PipesError(f"pipes session: line_parser= must be a callable (stream, line) -> "
+                         f"(level, message) or None, got {type(line_parser).__name__}")
+
+
 @contextmanager
 def open_pipes_session(context: Any, *, extras: dict[str, Any] | None = None,
                        context_injector: PipesContextInjector | None = None,
@@ -866,6 +885,7 @@ def open_pipes_session(context: Any, *, extras: dict[str, Any] | None = None,
         session.check_outcome(exit_code=proc.returncode)  # or pass a LaunchStatus
         return session.get_results()
     """
+    _check_parts(extras, context_injector, message_reader, line_parser)
     session = PipesSession(_target_of(context), sink=_resolve_sink(context),
                            message_reader=message_reader or PipesFileMessageReader(),
                            line_parser=line_parser)

@@ -140,7 +140,7 @@ class PipesSubprocessClient:
             termination_grace_period
         launcher = SubprocessLauncher()
         with open_pipes_session(
-                context, extras=dict(extras or {}),
+                context, extras=dict(extras) if isinstance(extras, Mapping) else extras,
                 context_injector=context_injector or self.context_injector,
                 message_reader=message_reader or self.message_reader,
                 line_parser=line_parser or self.line_parser,

@@ -217,3 +217,17 @@ def test_missing_heartbeat_is_detected(script, tmp_path):
     th.join(60)
     assert found and "no heartbeat" in found[0].message and found[0].level == 30
     assert out["res"].success
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"extras": ["not", "a", "dict"]}, "extras= must be a dict"),
+    ({"extras": {"x": object()}}, "not JSON-serialisable"),
+    ({"message_reader": "file"}, "message_reader= must be a PipesMessageReader"),
+    ({"context_injector": {"path": "/tmp/x"}}, "context_injector= must be a PipesContextInjector"),
+    ({"line_parser": 3}, "line_parser= must be a callable"),
+])
+def test_bad_session_arguments_are_named(kwargs, expected, client, script):
+    path = script(BASIC)
+    res = _materialize(path, client, **kwargs)
+    assert expected in failure_text(res)
+    assert "PipesError" in failure_text(res)
