@@ -231,8 +231,8 @@ def generate(template: dict[str, Any], n_models: int = 2000, seed: int = 0,
             if p.startswith("source."):
                 s = sources[p]
                 srcs.append([s["source_name"], s["name"]])
-                sql_parents.append(("source", f"{{{{ source('{s['source_name']}', "
-                                              f"'{s['name']}') }}}}"))
+                call = f"{{{{ source('{s['source_name']}', '{s['name']}') }}}}"
+                sql_parents.append(("source", call))
             else:
                 refs.append(_ref(names[p]))
                 sql_parents.append(("ref", f"{{{{ ref('{names[p]}') }}}}"))

@@ -35,12 +35,12 @@ from .errors import DbtManifestError
 
 __all__ = [
     "ASSET_RESOURCE_TYPES",
+    "SUPPORTED_SCHEMA_VERSIONS",
     "DbtColumn",
     "DbtGroup",
     "DbtManifest",
     "DbtNode",
     "DbtTest",
-    "SUPPORTED_SCHEMA_VERSIONS",
     "default_cache_dir",
     "load_manifest",
 ]
@@ -154,8 +154,17 @@ class DbtManifest:
     """
 
     __slots__ = (
-        "path", "sha", "metadata", "nodes", "sources", "tests", "groups", "loaded_from",
-        "_by_name", "_tests_by_node", "_children",
+        "_by_name",
+        "_children",
+        "_tests_by_node",
+        "groups",
+        "loaded_from",
+        "metadata",
+        "nodes",
+        "path",
+        "sha",
+        "sources",
+        "tests",
     )
 
     def __init__(
@@ -352,7 +361,7 @@ def load_manifest(
                     return _from_payload(mpath, header[3], payload, "cache")
         except FileNotFoundError:
             header = None
-        except Exception:  # a corrupt or foreign cache file: ignore it, it is rewritten below
+        except Exception:  # noqa: BLE001 - a corrupt or foreign cache file: rewritten below
             header = None
 
     try:
@@ -361,19 +370,18 @@ def load_manifest(
         raise DbtManifestError(f"cannot read dbt manifest {mpath}: {exc}", path=str(mpath)) from exc
     sha = hashlib.blake2b(data, digest_size=20).hexdigest()
 
-    if cache_file is not None and header is not None:
-        if header[3] == sha:
-            # Same content, new mtime (a `dbt parse` that changed nothing, a copy, a checkout).
-            try:
-                with open(cache_file, "rb") as f, _gc_paused():
-                    pickle.load(f)
-                    rows = pickle.load(f)
-                    payload = _from_rows(rows)
-            except Exception:
-                payload = None
-            if payload is not None:
-                _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, rows)
-                return _from_payload(mpath, sha, payload, "cache")
+    if cache_file is not None and header is not None and header[3] == sha:
+        # Same content, new mtime (a `dbt parse` that changed nothing, a copy, a checkout).
+        try:
+            with open(cache_file, "rb") as f, _gc_paused():
+                pickle.load(f)
+                rows = pickle.load(f)
+                payload = _from_rows(rows)
+        except Exception:  # noqa: BLE001 - a damaged cache: parse the manifest instead
+            payload = None
+        if payload is not None:
+            _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, rows)
+            return _from_payload(mpath, sha, payload, "cache")
 
     with _gc_paused():
         doc = _parse_json(data, mpath)

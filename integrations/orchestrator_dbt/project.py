@@ -84,7 +84,7 @@ class DbtProject:
             import yaml
 
             doc = yaml.safe_load((self.project_dir / "dbt_project.yml").read_text()) or {}
-        except Exception:  # jinja or odd YAML: dbt's default is the answer we can give
+        except Exception:  # noqa: BLE001 - jinja or odd YAML: dbt's default is our answer
             return "target"
         value = doc.get("target-path") if isinstance(doc, dict) else None
         return value if isinstance(value, str) and "{" not in value else "target"
@@ -144,7 +144,7 @@ class DbtProject:
             args += ["--target-path", str(target_dir)]
         try:
             result = dbtRunner(callbacks=[collect]).invoke(args)
-        except Exception as exc:  # dbt raises for some problems instead of returning them
+        except Exception as exc:  # noqa: BLE001 - dbt raises some problems instead of returning
             result = None
             errors.append(f"{type(exc).__name__}: {exc}")
         if result is None or not result.success:

@@ -109,7 +109,7 @@ class DbtCliResource:
         target: str | None = None,
         profiles_dir: str | os.PathLike[str] | None = None,
         threads: int | None = None,
-        vars: Mapping[str, Any] | None = None,  # noqa: A002 - dbt's name
+        vars: Mapping[str, Any] | None = None,
         state_path: str | os.PathLike[str] | None = None,
         runner: str = "in_process",
         python: str | None = None,
@@ -158,7 +158,7 @@ class DbtCliResource:
         *,
         context: Any = None,
         manifest: DbtManifest | None = None,
-        vars: Mapping[str, Any] | None = None,  # noqa: A002
+        vars: Mapping[str, Any] | None = None,
     ) -> DbtCliInvocation:
         """Prepare a dbt command (``["build"]``, ``["run", "--select", "x"]``...).
 
@@ -347,7 +347,7 @@ class DbtCliInvocation:
                     [*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
                 proc = subprocess.run(
                     [res.python, "-m", "orchestrator_dbt._pipes_runner"], env=env,
-                    capture_output=True, text=True)
+                    capture_output=True, text=True, check=False)
         finally:
             self._cleanup()
         outcome = next((m["dbt"] for m in session.get_custom_messages()
@@ -401,7 +401,7 @@ def _release_adapters() -> None:
         from dbt.adapters.factory import reset_adapters
 
         reset_adapters()
-    except Exception:  # noqa: BLE001 - best effort
+    except Exception:  # noqa: BLE001, S110 - best effort
         pass
     duck = sys.modules.get("dbt.adapters.duckdb.connections")
     manager = getattr(duck, "DuckDBConnectionManager", None)
@@ -412,5 +412,5 @@ def _release_adapters() -> None:
                 manager._ENV = None
             if env is not None:
                 env.close()
-        except Exception:  # noqa: BLE001 - best effort
+        except Exception:  # noqa: BLE001, S110 - best effort
             pass

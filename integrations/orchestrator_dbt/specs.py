@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.asset_key import AssetKey
 from orchestrator.errors import DefinitionError
@@ -27,7 +27,7 @@ from .manifest import DbtManifest, DbtNode, DbtTest
 from .translator import DbtTranslator
 
 if TYPE_CHECKING:  # the core's spec classes are imported when specs are built
-    from orchestrator.assets.spec import AssetCheckSpec, AssetSpec  # noqa: F401
+    from orchestrator.assets.spec import AssetCheckSpec, AssetSpec
 
 __all__ = ["DbtSpecs", "build_dbt_specs"]
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+
 import pytest
+from orchestrator_dbt import DbtManifestError, DbtProject, DbtProjectError, load_manifest
 
 from orchestrator.errors import DefinitionError, OrchestratorError
-from orchestrator_dbt import DbtManifestError, DbtProject, DbtProjectError, load_manifest
 
 
 def test_missing_manifest_names_the_path_and_dbt_parse(tmp_path) -> None:

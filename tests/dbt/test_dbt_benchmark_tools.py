@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from orchestrator_dbt import build_dbt_specs, load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +67,7 @@ def test_generator_cli_with_template(tmp_path, passing_manifest_path) -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "gen_dbt_manifest.py"), str(out),
          "--models", "60", "--template", str(passing_manifest_path)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "60 models" in proc.stderr
     assert len(load_manifest(out, use_cache=False).by_resource_type("model")) == 60
@@ -85,7 +84,7 @@ def test_benchmark_runs_end_to_end(tmp_path, passing_manifest_path) -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_dbt_manifest.py"), "--manifest",
          str(path), "--rounds", "1", "--skip-dagster", "--json", str(figures)],
-        capture_output=True, text=True, timeout=600, env=env)
+        capture_output=True, text=True, timeout=600, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "ours cold vs json.load" in proc.stdout
     data = json.loads(figures.read_text())

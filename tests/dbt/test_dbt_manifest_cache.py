@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from orchestrator_dbt import default_cache_dir, load_manifest
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from orchestrator_dbt import DbtManifest, DbtNode, load_manifest
 
 pytestmark = pytest.mark.system

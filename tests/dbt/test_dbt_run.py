@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from orchestrator import AssetKey, asset, materialize
-from orchestrator.errors import DefinitionError
 from orchestrator_dbt import (
     DbtCliResource,
     DbtProject,
@@ -19,6 +16,9 @@ from orchestrator_dbt import (
     dbt_assets,
     dbt_source_specs,
 )
+
+from orchestrator import AssetKey, asset, materialize
+from orchestrator.errors import DefinitionError
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

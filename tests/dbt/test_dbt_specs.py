@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from orchestrator_dbt import DbtTranslator, build_dbt_specs, load_manifest
 
 from orchestrator import AssetCheckSpec, AssetKey, AssetSpec
 from orchestrator.errors import DefinitionError
-from orchestrator_dbt import DbtTranslator, build_dbt_specs, load_manifest
 
 P = "passing_shop"
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from orchestrator_dbt import DbtManifest, DbtNode, DbtTranslator, load_manifest
 
 from orchestrator.asset_key import AssetKey
-from orchestrator_dbt import DbtManifest, DbtNode, DbtTranslator, load_manifest
 
 
 def _node(**kw) -> DbtNode:
-    base = dict(
-        unique_id="model.p.m", name="m", resource_type="model", package_name="p",
-        fqn=("p", "m"), path="m.sql", original_file_path="models/m.sql", database="db",
-        schema="main", alias="m", relation_name='"db"."main"."m"', materialized="table",
-        description="", columns=(), tags=(), meta={}, group=None, owners=(), checksum="abc",
-        depends_on=(), source_name=None, version=None, configured_schema=None,
-    )
+    base = {
+        "unique_id": "model.p.m", "name": "m", "resource_type": "model", "package_name": "p",
+        "fqn": ("p", "m"), "path": "m.sql", "original_file_path": "models/m.sql",
+        "database": "db", "schema": "main", "alias": "m", "relation_name": '"db"."main"."m"',
+        "materialized": "table", "description": "", "columns": (), "tags": (), "meta": {},
+        "group": None, "owners": (), "checksum": "abc", "depends_on": (), "source_name": None,
+        "version": None, "configured_schema": None,
+    }
     base.update(kw)
     return DbtNode(**base)
 
