@@ -15,7 +15,7 @@ import click
 from ._common import (echo_json, get_instance, json_option, load_one, location_options,
                       pop_location_args, stdout_console)
 
-__all__ = ["partitions", "partition_rows"]
+__all__ = ["partition_rows", "partitions"]
 
 STYLE = {"MATERIALIZED": "green", "FAILED": "red", "MATERIALIZING": "cyan", "MISSING": "dim"}
 

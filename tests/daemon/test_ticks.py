@@ -222,3 +222,36 @@ defs = Definitions(assets=[a], jobs=[j], schedules=[
 
     with pytest.raises(DefinitionError, match="two schedules/sensors named 'x'"):
         Daemon.for_origins(instance, [origin], launch=False)
+
+
+PARTITIONED = """
+days = DailyPartitionsDefinition(start_date="2024-01-01")
+
+@asset(partitions_def=days)
+def daily(context):
+    return context.partition_key
+
+dj = define_asset_job("dj", selection=[daily], partitions_def=days)
+by_day = build_schedule_from_partitioned_job(dj, default_status=DefaultScheduleStatus.RUNNING)
+
+@sensor(job=dj, minimum_interval_seconds=0, default_status=DefaultSensorStatus.RUNNING)
+def wrong_key(context):
+    return RunRequest(run_key="x", partition_key="2024-02-30")
+
+defs = Definitions(assets=[daily], jobs=[dj], schedules=[by_day], sensors=[wrong_key])
+"""
+
+
+def test_partitioned_schedule_and_bad_partition_requests(instance, write_defs, make_daemon):
+    clock = ManualClock("2024-01-03T12:00:00Z")
+    d = make_daemon(write_defs(PARTITIONED), clock)
+    d.tick()
+    clock.set("2024-01-05T00:00:30Z")  # ticks at midnight of the 4th and the 5th
+    summary = d.tick()
+    runs = runs_of(instance, "dj_schedule")
+    assert sorted(r.partition for r in runs) == ["2024-01-03", "2024-01-04"]
+    assert {r.tags["orchestrator/run_key"] for r in runs} == {"2024-01-03", "2024-01-04"}
+    bad = [t for t in summary.ticks if t["instigator"].endswith(":wrong_key")]
+    assert bad[0]["status"] == "FAILURE"
+    assert "'2024-02-30' is not a partition" in bad[0]["error"]["message"]
+    assert runs_of(instance, "wrong_key") == []
