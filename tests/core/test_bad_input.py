@@ -108,7 +108,7 @@ def test_resource_used_but_not_declared():
         sneaky()
 
     result = j.execute_in_process(raise_on_error=False)
-    kind, msg = failure_message(result)
+    _, msg = failure_message(result)
     assert "op 'sneaky' has no resource 'db'" in msg
     assert "required_resource_keys" in msg
 
@@ -317,7 +317,7 @@ def test_yielding_an_undeclared_output():
     def j():
         extra()
 
-    kind, msg = failure_message(j.execute_in_process(raise_on_error=False))
+    _, msg = failure_message(j.execute_in_process(raise_on_error=False))
     assert "op 'extra' yielded output 'zzz', which it does not declare" in msg
     assert "['a']" in msg
 
@@ -332,7 +332,7 @@ def test_yielding_the_same_output_twice():
     def j():
         twice()
 
-    kind, msg = failure_message(j.execute_in_process(raise_on_error=False))
+    _, msg = failure_message(j.execute_in_process(raise_on_error=False))
     assert "yielded output 'result'" in msg and "twice" in msg
 
 
@@ -352,7 +352,7 @@ def test_plain_output_for_a_dynamic_out():
     def j():
         fan()
 
-    kind, msg = failure_message(j.execute_in_process(raise_on_error=False))
+    _, msg = failure_message(j.execute_in_process(raise_on_error=False))
     assert "is a DynamicOut; yield DynamicOutput(value, mapping_key=...)" in msg
 
 
@@ -365,7 +365,7 @@ def test_required_output_not_produced():
     def j():
         lazy()
 
-    kind, msg = failure_message(j.execute_in_process(raise_on_error=False))
+    _, msg = failure_message(j.execute_in_process(raise_on_error=False))
     assert "op 'lazy' finished without producing ['b']" in msg
 
 
@@ -378,7 +378,7 @@ def test_unconnected_input_without_default():
     def j():
         orphan()
 
-    kind, msg = failure_message(j.execute_in_process(raise_on_error=False))
+    _, msg = failure_message(j.execute_in_process(raise_on_error=False))
     assert "input 'x' of op 'orphan' is not connected" in msg
     assert "ops.orphan.inputs.x.value" in msg
 
@@ -464,7 +464,7 @@ def test_non_io_manager_resource_used_as_io_manager():
     def stored():
         return 1
 
-    kind, msg = failure_message(materialize([stored], resources={"not_io": "a string"},
+    _, msg = failure_message(materialize([stored], resources={"not_io": "a string"},
                                             raise_on_error=False))
     assert "resource 'not_io' is used as an IO manager but is a str" in msg
 
@@ -604,6 +604,6 @@ def test_asset_check_returning_something_else():
     def says_true(checked):
         return True
 
-    kind, msg = failure_message(materialize([checked, says_true], raise_on_error=False))
+    _, msg = failure_message(materialize([checked, says_true], raise_on_error=False))
     assert msg == ("asset check 'says_true' on 'checked' must return an AssetCheckResult, got "
                    "bool; return AssetCheckResult(passed=...)")

@@ -101,9 +101,9 @@ def _gone(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_cancels_in_process_run(tmp_path, sig):
-    instance, run_id, code, step_pid, err = _run_and_signal(tmp_path, sig, "in_process")
+    instance, run_id, code, _, err = _run_and_signal(tmp_path, sig, "in_process")
     try:
-        assert code != 0
+        assert code != 0, err
         _assert_canceled(instance, run_id)
         canceled = instance.get_events(run_id)[-1]
         assert signal.Signals(sig).name in canceled.message
@@ -116,7 +116,7 @@ def test_signal_cancels_in_process_run(tmp_path, sig):
 def test_signal_cancels_multiprocess_run_and_stops_step_processes(tmp_path, sig):
     instance, run_id, code, step_pid, err = _run_and_signal(tmp_path, sig, "multiprocess")
     try:
-        assert code != 0
+        assert code != 0, err
         _assert_canceled(instance, run_id)
         assert _gone(step_pid), f"step process {step_pid} still running after cancel"
     finally:
@@ -129,7 +129,7 @@ def test_sigterm_is_not_swallowed_by_user_code_catching_exception(tmp_path, exec
     instance, run_id, code, step_pid, err = _run_and_signal(tmp_path, signal.SIGTERM, executor,
                                                             mode="swallow")
     try:
-        assert code != 0
+        assert code != 0, err
         _assert_canceled(instance, run_id)
         assert _gone(step_pid)
     finally:

@@ -84,8 +84,8 @@ def test_custom_io_manager_subclass_with_contexts(tmp_path):
     assert iom.seen_in == [{"key": "lake/raw", "partition": None,
                             "metadata": {"columns": ["n"]}, "name": "raw",
                             "upstream_step": iom.seen_out[0]["step"]}]
-    mat = [e for e in result.get_asset_materialization_events()
-           if e.asset_key == AssetKey(["lake", "doubled"])][0]
+    mat = next(e for e in result.get_asset_materialization_events()
+               if e.asset_key == AssetKey(["lake", "doubled"]))
     assert mat.metadata["json_path"].endswith("doubled.json")
 
 

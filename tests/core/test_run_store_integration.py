@@ -80,8 +80,8 @@ def test_all_events_in_order_with_logs_and_messages(instance):
     assert logs[0].asset_key == AssetKey("source")
     # a log is stored after what the step did before it (bookkeeping flushed first)
     pos = {id(e): i for i, e in enumerate(events)}
-    handled = [e for e in events if e.event_type is EventType.LOADED_INPUT
-               and e.step_key == "derived"][0]
+    handled = next(e for e in events if e.event_type is EventType.LOADED_INPUT
+                   and e.step_key == "derived")
     assert pos[id(handled)] < pos[id(logs[2])]
 
 
@@ -134,7 +134,7 @@ def test_concurrent_runs_in_threads_do_not_disturb_each_other(instance):
             results[pk] = materialize([per_partition, consumer], instance=instance,
                                       partition_key=pk, tags={"pk": pk},
                                       raise_on_error=False)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(f"p{i}",)) for i in range(6)]

@@ -56,7 +56,7 @@ def extract_blocks(text: str) -> list[Block]:
             stripped = lines[j].strip()
             if stripped.startswith(fence[0] * len(fence)) and set(stripped) <= {fence[0]}:
                 break
-            body.append(lines[j][len(indent):] if lines[j].startswith(indent) else lines[j])
+            body.append(lines[j].removeprefix(indent))
             j += 1
         if lang in ("python", "py", "python3"):
             prev = next((lines[k].strip() for k in range(i - 1, -1, -1) if lines[k].strip()),
@@ -89,7 +89,7 @@ def run_page(page: Path, root: Path = DOCS.parent) -> None:
             source = "\n" * (block.line - 1) + block.code
             try:
                 exec(compile(source, str(page), "exec"), module.__dict__)  # noqa: S102
-            except BaseException as exc:  # noqa: BLE001 - every failure is reported
+            except BaseException as exc:  # every failure is reported
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next
@@ -141,7 +141,7 @@ def test_docs_page_examples_run(page, page_env):
 
 # -- the runner itself -------------------------------------------------------------------------------
 def test_extract_blocks_order_languages_and_skip_marks():
-    text = "\n".join([
+    text = "\n".join([  # noqa: FLY002 - one line per page line, numbered
         "# Title",                    # 1
         "```python",                  # 2
         "x = 1",                      # 3
