@@ -168,3 +168,41 @@ def test_bad_backfill_requests(setup):
         launch_backfill(instance, loc, all_partitions=True)
     with pytest.raises(OrchestratorError, match="no backfill 'nope'"):
         get_backfill(instance, "nope")
+
+
+SLOW = """
+import time
+days = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-05")
+
+@asset(partitions_def=days)
+def slow(context):
+    time.sleep(60)
+    return 1
+
+defs = Definitions(assets=[slow])
+"""
+
+
+@pytest.mark.slow
+def test_cancel_stops_started_runs(instance, write_defs, make_daemon, wait_for):
+    origin = write_defs(SLOW)
+    daemon = make_daemon(origin, ManualClock("2024-02-01T00:00:00Z"), run_queue=True,
+                         max_concurrent_runs=2)
+    loc = LoadedLocation(origin.name, origin.load(), origin.pointer)
+    bf = launch_backfill(instance, loc, asset_selection=["slow"], all_partitions=True)
+    daemon.tick()
+    started = [r for r in backfill_runs(instance, bf.backfill_id)
+               if r.status is not RunStatus.QUEUED]
+    assert len(started) == 2  # the instance-wide limit holds the other two back
+    wait_for(lambda: all(instance.run_storage.get_run(r.run_id).status is RunStatus.STARTED
+                         for r in started), timeout=60)
+    rec = cancel_backfill(instance, bf.backfill_id)
+    assert rec.status == BackfillStatus.CANCELING
+    wait_for(lambda: (daemon.tick(), get_backfill(instance, bf.backfill_id).status ==
+                      BackfillStatus.CANCELED)[1], timeout=60)
+    runs = backfill_runs(instance, bf.backfill_id)
+    assert len(runs) == 4 and {r.status for r in runs} == {RunStatus.CANCELED}
+    for r in started:  # the run's own process stopped its step and recorded the cancel
+        types = [e.event_type.value for e in instance.run_storage.get_events(r.run_id)]
+        assert "STEP_START" in types and types[-1] == "RUN_CANCELED"
+    wait_for(lambda: (daemon.queue.poll(), not daemon.queue.launched)[1], timeout=60)
