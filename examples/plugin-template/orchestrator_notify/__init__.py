@@ -1,9 +1,11 @@
 """orchestrator-notify: writes one line to a file when a run ends.
 
-A template for orchestrator plugins. It shows the three kinds of hooks:
+A template for orchestrator plugins. It shows the three kinds of hooks, and a backend:
 
 - a registration hook (``register_io_managers``): adds the ``notify-json`` IO manager,
   registered as an import path so that it is imported only when used;
+- a backend (``register_launchers``): the ``detached`` launcher, a toy backend that passes
+  the launcher conformance suite (``orchestrator_notify/launcher.py``);
 - a CLI hook (``register_commands``): adds ``orchestrator notify send`` and
   ``orchestrator notify tail``;
 - a lifecycle hook (``on_run_end``): appends ``<run id> <job> <status>`` to the
@@ -52,6 +54,15 @@ def register_io_managers(register: Any) -> None:
         "notify-json",
         "orchestrator_notify.io:JsonFileIOManager",
         description="Asset values as JSON files (from the orchestrator-notify template)",
+    )
+
+
+@hookimpl
+def register_launchers(register: Any) -> None:
+    register(
+        "detached",
+        "orchestrator_notify.launcher:DetachedLauncher",
+        description="Detached local processes whose exit codes survive a restart (template)",
     )
 
 
