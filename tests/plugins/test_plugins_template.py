@@ -55,8 +55,10 @@ def test_installed_template_is_listed(installed, tmp_path) -> None:
     assert plugin["distribution"] == "orchestrator-notify"
     assert plugin["version"] == "0.1.0"
     assert plugin["api_version"] == [1]
-    assert plugin["registers"] == {"io_manager": ["notify-json"], "command": ["notify"]}
-    assert plugin["hooks"] == ["on_run_end", "register_commands", "register_io_managers"]
+    assert plugin["registers"] == {"io_manager": ["notify-json"], "command": ["notify"],
+                                   "launcher": ["detached"]}
+    assert plugin["hooks"] == ["on_run_end", "register_commands", "register_io_managers",
+                               "register_launchers"]
 
     result = run([shutil.which("orchestrator") or "orchestrator", "plugins", "list"], env, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -114,4 +116,4 @@ def test_template_own_tests_pass(installed) -> None:
         source,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 passed" in result.stdout
+    assert "28 passed" in result.stdout  # 5 notify tests + 23 of the detached launcher
