@@ -167,6 +167,7 @@ class PipesSession:
         self._keep_dir = False
         self._context: Any = None
         self._tails: dict[str | None, list[str]] = {}
+        self._unstored: list[Event] = []
 
     # -- setup ---------------------------------------------------------------------------
     def _setup(self, context: Any, extras: dict[str, Any] | None,
@@ -310,6 +311,8 @@ class PipesSession:
                 self._log_cursor = batch.cursor
                 logs = batch.lines
             if not lines and not logs:
+                if self._unstored:
+                    self._store([])
                 return 0
             events: list[Event] = []
             if lines:
@@ -342,8 +345,21 @@ class PipesSession:
                 events[-1].data["pipes_cursor"] = {
                     "launch_id": self.launch_id, "messages": self.message_reader.cursor,
                     "logs": self._log_cursor}
-                self.emit(events)
+            self._store(events)
             return len(lines) + len(logs)
+
+    def _store(self, events: list[Event]) -> None:
+        """Emit *events* after any batch a failing store left over: the lines are consumed
+        and the session's state updated, so the events are kept and retried, not lost."""
+        batch = self._unstored + events if self._unstored else events
+        if not batch:
+            return
+        try:
+            self.emit(batch)
+        except BaseException:
+            self._unstored = batch
+            raise
+        self._unstored = []
 
     def _warn(self, events: list[Event] | None, text: str, line: str | None = None) -> None:
         self.warning_count += 1
