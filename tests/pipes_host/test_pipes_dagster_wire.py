@@ -47,6 +47,9 @@ with open_dagster_pipes() as pipes:
             "table_schema": {"raw_value": {"columns": [{"name": "id", "type": "int"}]},
                              "type": "table_schema"},
             "table": {"raw_value": {"records": [{"id": 1}], "schema": None}, "type": "table"},
+            "lineage": {"raw_value": {"deps_by_column": {"id": [
+                {"asset_key": "up", "column_name": "uid"}]}}, "type": "table_column_lineage"},
+            "nan": {"raw_value": float("nan"), "type": "float"},
         },
     )
     pipes.report_asset_check(check_name="non_empty", passed=True,
@@ -98,10 +101,12 @@ def test_real_dagster_pipes_script_runs_unchanged(script, dagster_python, channe
         "run": "dagster_run", "int": "int", "float": "float", "bool": "bool",
         "ts": "timestamp", "json": "json", "null": "null", "asset": "asset",
         "inferred_int": "int", "inferred_str": "text", "inferred_float": "float",
-        "inferred_list": "json", "table_schema": "table_schema", "table": "table"}
+        "inferred_list": "json", "table_schema": "table_schema", "table": "table",
+        "lineage": "table_column_lineage", "nan": "float"}
     md = mat.metadata
     assert md["int"] == 42 and md["float"] == 2.5 and md["bool"] is True
     assert md["json"] == {"a": [1, 2]} and md["null"] is None and md["ts"] == 1700000000.5
+    assert md["nan"] != md["nan"]  # NaN survives the wire and the store
     checks = {c.check_name: c for c in res.get_asset_check_evaluations()}
     assert checks["non_empty"].passed and checks["non_empty"].metadata == {"rows": 3}
     assert not checks["fresh"].passed and checks["fresh"].severity.value == "WARN"
