@@ -552,6 +552,16 @@ def materialize(assets: Sequence[Any], *, resources: Mapping[str, Any] | None = 
             raise DefinitionError(
                 f"materialize(selection={selection!r}) matches no asset; the assets given are "
                 f"{sorted(k.to_user_string() for k in graph.executable_keys)}")
+        # external assets reached by the selection ('*a' above an AssetSpec) are loaded,
+        # never materialized; a selection of external assets only is a mistake
+        executable = {k for k in keys if not graph.is_external(k)}
+        if not executable:
+            names = sorted(k.to_user_string() for k in keys)
+            raise DefinitionError(
+                f"materialize(selection={selection!r}) selects only external assets {names} "
+                f"(declared with AssetSpec, no compute), which cannot be materialized; select "
+                f"assets that have a function")
+        keys = executable
     layer = AssetJobLayer(graph, keys, None)
     job = JobDefinition(EPHEMERAL_ASSET_JOB, asset_layer=layer)
     return execute_job(job, run_config=run_config, resources=resources, instance=instance,
