@@ -466,3 +466,18 @@ def test_config_and_resource_classes_defined_inside_a_function():
     result = materialize([local], resources={"res": LocalResource(base=5)},
                          run_config={"ops": {"local": {"config": {"n": 1}}}})
     assert result.output_for_node("local") == 6
+
+
+def test_upstream_selection_through_an_external_asset_loads_it(instance):
+    path = instance.storage_dir / "upstream_ext"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(41))
+
+    @asset
+    def below_ext(upstream_ext: int) -> int:
+        return upstream_ext + 1
+
+    result = materialize([AssetSpec("upstream_ext"), below_ext], selection="*below_ext",
+                         instance=instance)
+    assert result.materialized_keys == {AssetKey("below_ext")}
+    assert result.output_for_node("below_ext") == 42

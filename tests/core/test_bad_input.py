@@ -417,7 +417,17 @@ def test_external_asset_selected_for_materialization():
     with pytest.raises(DefinitionError) as exc:
         materialize([AssetSpec("raw_events")], selection="raw_events")
     msg = str(exc.value)
-    assert "asset 'raw_events' is external" in msg and "remove it from the selection" in msg
+    assert "selects only external assets ['raw_events']" in msg
+    assert "cannot be materialized" in msg
+
+    # the plan refuses an external asset however it got into a job's selection
+    from orchestrator.assets.graph import AssetGraph
+    from orchestrator.definitions import split_asset_like
+    from orchestrator.execution.plan import build_asset_plan
+
+    graph = AssetGraph(*split_asset_like([AssetSpec("raw_events")], "test"))
+    with pytest.raises(DefinitionError, match="asset 'raw_events' is external.*remove it from"):
+        build_asset_plan(graph, set(graph.all_keys), None, "j")
 
 
 def test_op_selection_naming_nothing():
