@@ -145,6 +145,18 @@ def test_cancel_from_another_process(tmp_path):
     assert not _alive(child) and not _alive(grand)
 
 
+def test_cancel_with_the_cli_command(tmp_path):
+    h = Harness(tmp_path, "time.sleep(300)")
+    child, grand = h.wait_running()
+    proc = subprocess.run([PY, "-m", "orchestrator", "runs", "cancel", h.run_id],
+                          env={**os.environ, "ORCHESTRATOR_HOME": str(h.home)},
+                          capture_output=True, text=True, timeout=120, check=False)
+    h.finish()
+    assert proc.returncode == 0, proc.stderr
+    assert h.storage.get_run(h.run_id).status.value == "CANCELED"
+    assert not _alive(child) and not _alive(grand)
+
+
 def test_orphaned_external_work_is_terminated(tmp_path):
     from orchestrator.pipes import terminate_orphaned_launches
 
