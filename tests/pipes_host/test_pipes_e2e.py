@@ -6,6 +6,7 @@ import os
 import threading
 import time
 
+import pytest
 from ph_helpers import PY, child_env, events, messages
 
 from orchestrator import (
@@ -413,3 +414,29 @@ def test_op_in_a_job_and_resource_from_context(script, client):
     assert res.success
     assert "op says hi" in messages(res)
     assert res.output_for_node("run_script") == 3
+
+
+def test_table_output_as_parquet_flows_downstream(script, client):
+    pytest.importorskip("pyarrow")
+    path = script("""
+        import pyarrow as pa
+        from pipes_client import open_pipes
+        with open_pipes() as pipes:
+            table = pa.table({"id": [1, 2, 3], "amount": [10.0, 20.5, 30.0]})
+            url = pipes.report_output(table)
+            pipes.report_asset_materialization(metadata={"written": url.endswith(".parquet")})
+    """)
+
+    @asset
+    def sales(context, pipes_subprocess_client: PipesSubprocessClient):
+        return pipes_subprocess_client.run(command=[PY, path], context=context).get_results()
+
+    @asset
+    def total(sales):
+        return sum(sales.column("amount").to_pylist())
+
+    res = materialize([sales, total], resources={"pipes_subprocess_client": client},
+                      log_level="CRITICAL")
+    assert res.success
+    assert res.output_for_node("total") == 60.5
+    assert events(res, "ASSET_MATERIALIZATION")[0].metadata["written"] is True
