@@ -169,6 +169,30 @@ def test_subset_run_builds_only_the_selection(shop, runner) -> None:
     assert len(_checks(result)) == 7
 
 
+def test_run_of_most_assets_excludes_the_rest(shop) -> None:
+    calls: list[list[str]] = []
+
+    @dbt_assets(manifest=shop)
+    def most(context, dbt: DbtCliResource):
+        invocation = dbt.cli(["build"], context=context)
+        calls.append(invocation.args)
+        yield from invocation.stream()
+
+    everything = [most, *dbt_source_specs(most)]
+    resources = {"dbt": DbtCliResource(shop)}
+    assert materialize(everything, resources=resources).success
+    wanted = [k for k in most.keys if k != AssetKey("customer_activity")]
+    result = materialize(everything, resources=resources, selection=wanted)
+    assert result.success
+    assert _materialized(result) == {k.to_user_string() for k in wanted}
+    args = calls[-1]
+    assert args[args.index("--select") + 1] == "fqn:*"
+    assert args[args.index("--exclude") + 1:][:1] == ["fqn:passing_shop.reporting.customer_activity"]
+    assert "not_null_customer_activity_customer_id" not in _checks(result)
+    assert calls[0][calls[0].index("--select"):][:2] == ["--select", "fqn:*"]
+    assert "--exclude" not in calls[0]
+
+
 def test_definition_time_selection(shop) -> None:
     staging = _build_assets(shop, select="staging", exclude="stg_events")
     assert {k.to_user_string() for k in staging.keys} == {"stg_customers", "stg_orders"}
