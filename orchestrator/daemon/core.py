@@ -85,7 +85,8 @@ class Daemon:
                  clock: Callable[[], float] | None = None, max_concurrent_runs: int = 10,
                  tag_concurrency_limits: Sequence[Any] | None = None,
                  max_catchup_ticks: int = 5, interval: float = 1.0, launch: bool = True,
-                 python: str | None = None, run_queue: bool = True) -> None:
+                 python: str | None = None, run_queue: bool = True,
+                 start_method: str | None = None) -> None:
         from .clock import system_clock
 
         if not isinstance(max_catchup_ticks, int) or max_catchup_ticks < 0:
@@ -100,7 +101,7 @@ class Daemon:
         self.store = InstigatorStore(self.storage)
         self.queue = RunQueue(instance, max_concurrent_runs=max_concurrent_runs,
                               tag_concurrency_limits=tag_concurrency_limits, python=python,
-                              launch=launch)
+                              launch=launch, start_method=start_method)
         self.run_queue = run_queue  # False: submit runs but leave them QUEUED (tests, dry runs)
         self._states: dict[str, dict[str, Any]] = {}
         self._next_fire: dict[str, float] = {}

@@ -15,6 +15,12 @@ each one starts in its own process (``python -m orchestrator.daemon.worker RUN_I
 Limits count runs that are STARTING, STARTED or CANCELING in the whole instance (so they
 hold across daemon restarts). Queued runs start oldest first, higher
 ``orchestrator/priority`` tag first.
+
+How a run's process starts (``start_method``): ``"fork"`` (the default on Linux) forks the
+daemon, which has the orchestrator imported already, and the child loads the run's code
+location afresh: ~10x faster than ``"spawn"``, which starts a new interpreter
+(``python -m orchestrator.daemon.worker RUN_ID``). Either way the run gets its own process
+and session; its output goes to ``<home>/logs/runs/<run id>.log``.
 """
 
 from __future__ import annotations
@@ -108,9 +114,52 @@ class TagConcurrencyLimit:
 
 @dataclass
 class _Launched:
-    proc: subprocess.Popen[bytes]
+    proc: Any  # subprocess.Popen or _ForkedProcess
     log_path: str
     started: float = field(default_factory=time.monotonic)
+
+
+class _ForkedProcess:
+    """The parent's handle on a forked run process (the Popen methods the queue uses)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.01)
+        return self.returncode  # type: ignore[return-value]
+
+    def terminate(self) -> None:
+        self._signal(15)
+
+    def kill(self) -> None:
+        self._signal(9)
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def default_start_method() -> str:
+    return "fork" if hasattr(os, "fork") and sys.platform.startswith("linux") else "spawn"
 
 
 class RunQueue:
@@ -118,7 +167,8 @@ class RunQueue:
 
     def __init__(self, instance: Any, *, max_concurrent_runs: int = 10,
                  tag_concurrency_limits: Sequence[Any] | None = None,
-                 python: str | None = None, launch: bool = True) -> None:
+                 python: str | None = None, launch: bool = True,
+                 start_method: str | None = None) -> None:
         if not isinstance(max_concurrent_runs, int) or max_concurrent_runs < 0:
             raise DefinitionError(f"max_concurrent_runs must be an int >= 0, got "
                                   f"{max_concurrent_runs!r}")
@@ -128,6 +178,13 @@ class RunQueue:
         self.tag_limits = [TagConcurrencyLimit.coerce(t) for t in tag_concurrency_limits or ()]
         self.python = python or sys.executable
         self.launch_enabled = launch
+        self.start_method = start_method or default_start_method()
+        if self.start_method not in ("fork", "spawn"):
+            raise DefinitionError(f"start_method must be 'fork' or 'spawn', got "
+                                  f"{start_method!r}")
+        if self.start_method == "fork" and not hasattr(os, "fork"):
+            raise DefinitionError("start_method='fork' needs os.fork (not on this platform); "
+                                  "use 'spawn'")
         self.launched: dict[str, _Launched] = {}
 
     # -- starting runs -------------------------------------------------------------------
@@ -180,17 +237,12 @@ class RunQueue:
         log_dir = self.instance.home / "logs" / "runs"
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = str(log_dir / f"{run.run_id}.log")
-        env = dict(os.environ)
-        env["ORCHESTRATOR_HOME"] = str(self.instance.home)
-        env.setdefault("PYTHONUNBUFFERED", "1")
         try:
-            with open(log_path, "ab") as log:
-                proc = subprocess.Popen([self.python, "-m", WORKER_MODULE, run.run_id],
-                                        stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=subprocess.STDOUT, env=env,
-                                        start_new_session=True)
+            proc = (self._fork(run.run_id, log_path) if self.start_method == "fork"
+                    else self._spawn(run.run_id, log_path))
         except OSError as exc:
-            self._fail(run.run_id, f"could not start the run's process ({self.python}): {exc}")
+            self._fail(run.run_id, f"could not start the run's process ({self.start_method}): "
+                                   f"{exc}")
             return False
         import socket
 
@@ -199,6 +251,51 @@ class RunQueue:
         self.launched[run.run_id] = _Launched(proc, log_path)
         logger.info("launched run %s of '%s' (pid %s)", run.run_id, run.job_name, proc.pid)
         return True
+
+    def _spawn(self, run_id: str, log_path: str) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env["ORCHESTRATOR_HOME"] = str(self.instance.home)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        with open(log_path, "ab") as log:
+            return subprocess.Popen([self.python, "-m", WORKER_MODULE, run_id],
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+
+    def _fork(self, run_id: str, log_path: str) -> _ForkedProcess:
+        home = str(self.instance.home)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid:
+            os.close(fd)
+            return _ForkedProcess(pid)
+        code = 1
+        try:  # the child: never return into the daemon's code
+            import signal
+
+            os.setsid()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.environ["ORCHESTRATOR_HOME"] = home
+            from .worker import main_in_fork
+
+            code = main_in_fork(run_id, home)
+        except BaseException:  # noqa: BLE001 - report and leave
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
 
     # -- watching runs -------------------------------------------------------------------
     def poll(self) -> list[str]:

@@ -66,15 +66,44 @@ def execute_queued_run(instance: Any, run_id: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..events import Event, EventType
     from ..instance import Instance
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m orchestrator.daemon.worker RUN_ID", file=sys.stderr)
         return 2
-    run_id = args[0]
-    instance = Instance.get()
+    return _run(Instance.get(), args[0])
+
+
+def main_in_fork(run_id: str, home: str) -> int:
+    """Entry point of a run process forked from the daemon: a new Instance object (the
+    daemon's store connections are not used across the fork)."""
+    import sys as _sys
+
+    from ..instance import Instance
+
+    _sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - the log file
+    _sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    instance = Instance(home)
+    run = instance.run_storage.get_run(run_id)
+    if run is not None and run.code_location and run.code_location.startswith("file:"):
+        # re-execute the definitions file so that the run sees its current code (modules it
+        # imports stay as the daemon imported them; restart the daemon to reload those)
+        from ..code_location import CodeLocationOrigin, _module_name_for_file
+
+        origin = CodeLocationOrigin.from_pointer(run.code_location)
+        from pathlib import Path
+
+        _sys.modules.pop(_module_name_for_file(Path(origin.target)), None)
+    try:
+        return _run(instance, run_id)
+    finally:
+        instance.close()
+
+
+def _run(instance: Any, run_id: str) -> int:
+    from ..events import Event, EventType
+
     try:
         result = execute_queued_run(instance, run_id)
     except KeyboardInterrupt:

@@ -74,9 +74,11 @@ defs = Definitions(assets=[pid_asset, dies], jobs=[ok, crash])
 
 
 @pytest.mark.slow
-def test_each_run_in_its_own_process_and_crashes_are_recorded(instance, write_defs, wait_for):
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_each_run_in_its_own_process_and_crashes_are_recorded(instance, write_defs, wait_for,
+                                                              start_method):
     origin = write_defs(PROCESS_DEFS)
-    q = RunQueue(instance, max_concurrent_runs=2)
+    q = RunQueue(instance, max_concurrent_runs=2, start_method=start_method)
     good, _ = submit_run(instance, job_name="ok", code_location=origin.pointer,
                          asset_selection=["pid_asset"])
     bad, _ = submit_run(instance, job_name="crash", code_location=origin.pointer,
@@ -127,3 +129,31 @@ defs = Definitions(assets=[daily], jobs=[j])
     assert len(instance.run_storage.get_runs()) == 1
     with pytest.raises(DefinitionError, match="only a queued run can be started"):
         execute_queued_run(instance, run.run_id)
+
+
+@pytest.mark.slow
+def test_forked_runs_see_the_current_definitions_file(instance, write_defs, wait_for):
+    origin = write_defs("""
+@asset
+def version():
+    return "v1"
+j = define_asset_job("j", selection=[version])
+defs = Definitions(assets=[version], jobs=[j])
+""", name="versioned")
+    origin.load()  # the daemon's process has v1 imported
+    path = origin.target
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace('"v1"', '"v2"'))
+    q = RunQueue(instance, start_method="fork")
+    run, _ = submit_run(instance, job_name="j", code_location=origin.pointer,
+                        asset_selection=["version"])
+    q.dequeue()
+    wait_for(lambda: (q.poll(), not q.launched)[1], timeout=60)
+    assert status(instance, run.run_id) is RunStatus.SUCCESS
+    import pickle
+
+    assert pickle.loads((instance.storage_dir / "version").read_bytes()) == "v2"
+    with pytest.raises(DefinitionError, match="'fork' or 'spawn'"):
+        RunQueue(instance, start_method="thread")
