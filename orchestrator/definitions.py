@@ -214,6 +214,11 @@ class Definitions:
         provided = set(self.resources) | {"io_manager"}
         for ad in self.assets_defs:
             if ad.is_external:
+                for rk in sorted(ad.required_resource_keys - provided):
+                    problems.append(
+                        f"external asset '{ad.name}' is loaded with IO manager '{rk}', which "
+                        f"Definitions does not provide; provided: {sorted(provided)}. Add "
+                        f"resources={{'{rk}': ...}}")
                 continue
             for rk in sorted(ad.required_resource_keys - provided):
                 problems.append(
