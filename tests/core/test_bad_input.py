@@ -617,3 +617,17 @@ def test_asset_check_returning_something_else():
     _, msg = failure_message(materialize([checked, says_true], raise_on_error=False))
     assert msg == ("asset check 'says_true' on 'checked' must return an AssetCheckResult, got "
                    "bool; return AssetCheckResult(passed=...)")
+
+
+def test_external_asset_io_manager_not_provided():
+    @asset
+    def uses_prices(prices):
+        return prices
+
+    defs = Definitions(assets=[AssetSpec("prices", io_manager_key="prices_io"), uses_prices])
+    with pytest.raises(DefinitionError, match="external asset 'prices' is loaded with IO "
+                                              "manager 'prices_io', which Definitions does not "
+                                              "provide"):
+        defs.validate()
+    with pytest.raises(DefinitionError, match=r"needs resources \['prices_io'\]"):
+        materialize([AssetSpec("prices", io_manager_key="prices_io"), uses_prices])
