@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import DefinitionError, OrchestratorError
+from ..errors import ConfigError, DefinitionError, OrchestratorError
 from ..schedules.requests import NO_CURSOR, RunRequest, TickStatus
 from .queue import RunQueue, submit_run
 from .state import InstigatorStore, instigator_id
@@ -60,11 +60,38 @@ class LoadedLocation:
     defs: Any
     pointer: str | None
     _jobs: dict[str, Any] = field(default_factory=dict)
+    _checkers: dict[str, Any] = field(default_factory=dict)
 
     def job(self, name: str) -> Any:
         if name not in self._jobs:
             self._jobs[name] = self.defs.get_job_def(name)
         return self._jobs[name]
+
+    def check_run_config(self, job_name: str, run_config: Mapping[str, Any]) -> None:
+        """Raise ConfigError now if ``run_config`` does not fit the job (rather than
+        creating a run that fails in its process)."""
+        checker = self._checkers.get(job_name)
+        if checker is None:
+            checker = self._checkers[job_name] = _config_checker(self.job(job_name))
+        checker(run_config)
+
+
+def _config_checker(job: Any) -> Callable[[Mapping[str, Any]], None]:
+    from ..execution.api import _required_resource_keys, _resolve_run_config, _with_dependencies
+    from ..execution.plan import build_asset_plan, build_graph_plan
+
+    layer = getattr(job, "asset_layer", None)
+    graph = layer.asset_graph if layer is not None else None
+    plan = (build_asset_plan(graph, layer.selected_keys, layer.selected_checks, job.name,
+                             job.tags) if layer is not None else build_graph_plan(job))
+    resource_defs = dict(job.resource_defs)
+    needed = _with_dependencies(_required_resource_keys(plan, graph), resource_defs)
+    schemas = {k: resource_defs[k] for k in needed if k in resource_defs}
+
+    def check(run_config: Mapping[str, Any]) -> None:
+        _resolve_run_config(job, plan, dict(run_config or {}), schemas)
+
+    return check
 
 
 @dataclass
@@ -340,6 +367,11 @@ class Daemon:
                 pdef = _partitions_def_of(job, build_graph_plan(job), None)
             if pdef is not None and hasattr(pdef, "validate_partition_key"):
                 pdef.validate_partition_key(req.partition_key, f"{where}: ")
+        try:
+            loc.check_run_config(job_name, req.run_config)
+        except ConfigError as exc:
+            raise ConfigError(f"{where} requested a run of '{job_name}' with run config that "
+                              f"does not fit: {exc}", exc.errors) from None
         layer = getattr(job, "asset_layer", None)
         selection = None
         if req.asset_selection is not None:

@@ -255,3 +255,41 @@ def test_partitioned_schedule_and_bad_partition_requests(instance, write_defs, m
     assert bad[0]["status"] == "FAILURE"
     assert "'2024-02-30' is not a partition" in bad[0]["error"]["message"]
     assert runs_of(instance, "wrong_key") == []
+
+
+CONFIGURED = """
+class Limit(Config):
+    n: int
+
+@asset
+def limited(config: Limit):
+    return config.n
+
+lj = define_asset_job("lj", selection=[limited])
+
+@sensor(job=lj, minimum_interval_seconds=0, default_status=DefaultSensorStatus.RUNNING)
+def configs(context):
+    good = {"ops": {"limited": {"config": {"n": 3}}}}
+    bad = {"ops": {"limited": {"config": {"n": "three"}}}}
+    return RunRequest(run_key=context.cursor or "good",
+                      run_config=bad if context.cursor == "bad" else good)
+
+defs = Definitions(assets=[limited], jobs=[lj], sensors=[configs])
+"""
+
+
+def test_run_config_is_checked_when_the_run_is_requested(instance, write_defs, make_daemon):
+    origin = write_defs(CONFIGURED)
+    clock = ManualClock("2024-01-01T00:00:00Z")
+    d = make_daemon(origin, clock)
+    d.tick()
+    (run,) = runs_of(instance, "configs")
+    assert run.run_config == {"ops": {"limited": {"config": {"n": 3}}}}
+    InstigatorStore(instance.run_storage).put("defs_0:configs", {"cursor": "bad"})
+    d2 = make_daemon(origin, clock)
+    clock.advance(seconds=1)
+    (tick,) = d2.tick().ticks
+    assert tick["status"] == "FAILURE"
+    assert "with run config that does not fit" in tick["error"]["message"]
+    assert "ops.limited.config.n" in tick["error"]["message"]
+    assert len(runs_of(instance, "configs")) == 1
