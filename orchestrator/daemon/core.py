@@ -59,6 +59,7 @@ class LoadedLocation:
     name: str
     defs: Any
     pointer: str | None
+    origin: Any = None  # a CodeLocationOrigin to reload from when its file changes
     _jobs: dict[str, Any] = field(default_factory=dict)
     _checkers: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +67,34 @@ class LoadedLocation:
         if name not in self._jobs:
             self._jobs[name] = self.defs.get_job_def(name)
         return self._jobs[name]
+
+    def source_mtime(self) -> float | None:
+        """The definitions file's modification time (None for a module location)."""
+        if self.pointer is None or not self.pointer.startswith("file:") or self.origin is None:
+            return None
+        try:
+            return os.stat(self.origin.target).st_mtime
+        except OSError:
+            return None
+
+    def reload(self) -> None:
+        """Import the definitions file again (raises if it no longer loads)."""
+        import sys
+        from pathlib import Path
+
+        from ..code_location import _module_name_for_file
+
+        name = _module_name_for_file(Path(self.origin.target))
+        old = sys.modules.pop(name, None)
+        try:
+            defs = self.origin.load()
+        except BaseException:
+            if old is not None:
+                sys.modules[name] = old
+            raise
+        self.defs = defs
+        self._jobs.clear()
+        self._checkers.clear()
 
     def check_run_config(self, job_name: str, run_config: Mapping[str, Any]) -> None:
         """Raise ConfigError now if ``run_config`` does not fit the job (rather than
@@ -113,7 +142,8 @@ class Daemon:
                  tag_concurrency_limits: Sequence[Any] | None = None,
                  max_catchup_ticks: int = 5, interval: float = 1.0, launch: bool = True,
                  python: str | None = None, run_queue: bool = True,
-                 start_method: str | None = None) -> None:
+                 start_method: str | None = None, reload_interval: float | None = 2.0
+                 ) -> None:
         from .clock import system_clock
 
         if not isinstance(max_catchup_ticks, int) or max_catchup_ticks < 0:
@@ -130,6 +160,9 @@ class Daemon:
                               tag_concurrency_limits=tag_concurrency_limits, python=python,
                               launch=launch, start_method=start_method)
         self.run_queue = run_queue  # False: submit runs but leave them QUEUED (tests, dry runs)
+        self.reload_interval = reload_interval
+        self._mtimes = {loc.name: loc.source_mtime() for loc in self.locations}
+        self._last_reload_check = self.clock()
         self._states: dict[str, dict[str, Any]] = {}
         self._next_fire: dict[str, float] = {}
         self._statuses: dict[str, str] | None = None
@@ -147,7 +180,7 @@ class Daemon:
     @classmethod
     def for_origins(cls, instance: Any, origins: Sequence[Any], **kwargs: Any) -> Daemon:
         """A daemon over code locations (CodeLocationOrigin objects), loaded now."""
-        locs = [LoadedLocation(o.name, o.load(), o.pointer) for o in origins]
+        locs = [LoadedLocation(o.name, o.load(), o.pointer, o) for o in origins]
         return cls(instance, locs, **kwargs)
 
     # -- instigators ----------------------------------------------------------------------
@@ -179,6 +212,10 @@ class Daemon:
             self._recovered = True
             for rid in self.queue.recover():
                 summary.errors.append(f"run {rid}: process gone; marked failed")
+        if self.reload_interval is not None and now - self._last_reload_check >= \
+                self.reload_interval:
+            self._last_reload_check = now
+            self._reload_changed(summary)
         statuses = self.store.statuses()
         if self._statuses is not None and statuses != self._statuses:
             changed = {k for k in set(statuses) | set(self._statuses)
@@ -212,6 +249,33 @@ class Daemon:
         self.storage.kv_set("daemon", "heartbeat", {"pid": os.getpid(),
                                                     "host": socket.gethostname(), "ts": now})
         return summary
+
+    def _reload_changed(self, summary: DaemonTickSummary) -> None:
+        """Reload file code locations whose file changed; a file that no longer loads keeps
+        the definitions it had (the error is logged and reported once per change)."""
+        for loc in self.locations:
+            mtime = loc.source_mtime()
+            if mtime is None or mtime == self._mtimes.get(loc.name):
+                continue
+            self._mtimes[loc.name] = mtime
+            try:
+                loc.reload()
+                self._check_unique(loc)
+            except Exception as exc:  # noqa: BLE001 - keep serving the previous definitions
+                logger.error("code location '%s' changed but does not load; keeping the "
+                             "previous definitions: %s", loc.name, exc)
+                summary.errors.append(f"reload {loc.name}: {type(exc).__name__}: {exc}")
+                continue
+            logger.info("reloaded code location '%s'", loc.name)
+            for key in [k for k in self._next_fire if k.startswith(f"{loc.name}:")]:
+                del self._next_fire[key]
+
+    def _check_unique(self, loc: LoadedLocation) -> None:
+        names = [i.name for i in list(loc.defs.schedules) + list(loc.defs.sensors)]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise DefinitionError(f"code location '{loc.name}' defines two schedules/sensors "
+                                  f"named {dupes[0]!r}; names must be unique")
 
     # -- schedules ------------------------------------------------------------------------
     def _schedule(self, loc: LoadedLocation, sd: Any, iid: str, now: float,

@@ -293,3 +293,32 @@ def test_run_config_is_checked_when_the_run_is_requested(instance, write_defs, m
     assert "with run config that does not fit" in tick["error"]["message"]
     assert "ops.limited.config.n" in tick["error"]["message"]
     assert len(runs_of(instance, "configs")) == 1
+
+
+def test_daemon_reloads_a_changed_definitions_file(instance, write_defs, make_daemon):
+    import os
+    from pathlib import Path
+
+    origin = write_defs(SCHEDULES, name="live")
+    path = Path(origin.target)
+    clock = ManualClock("2024-01-01T00:00:30Z")
+    d = make_daemon(origin, clock, reload_interval=1.0)
+    d.tick()
+    text = path.read_text()
+    path.write_text(text.replace('cron_schedule="* * * * *")',
+                                 'cron_schedule="* * * * *",\n'
+                                 '    default_status=DefaultScheduleStatus.RUNNING)'))
+    os.utime(path, (1, 1))  # a different mtime whatever the file system's resolution
+    clock.advance(seconds=45)
+    summary = d.tick()
+    assert summary.errors == []
+    assert len(runs_of(instance, "stopped")) == 0  # starts from the reload, no back-fill
+    clock.advance(seconds=60)
+    d.tick()
+    assert len(runs_of(instance, "stopped")) == 1
+    path.write_text("this is not python")
+    os.utime(path, (2, 2))
+    clock.advance(seconds=60)
+    summary = d.tick()
+    assert any("does not load" in e or "reload" in e for e in summary.errors)
+    assert len(runs_of(instance, "stopped")) == 2  # the previous definitions keep working
