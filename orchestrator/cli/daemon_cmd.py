@@ -62,7 +62,7 @@ def _run(interval: float, max_concurrent_runs: int, tag_limits: tuple[str, ...],
     from orchestrator.daemon import Daemon, LoadedLocation
 
     instance = get_instance()
-    locations = [LoadedLocation(o.name, d, o.pointer)
+    locations = [LoadedLocation(o.name, d, o.pointer, o)
                  for o, d in load_all(pop_location_args(kwargs))]
     d = Daemon(instance, locations, interval=interval, max_concurrent_runs=max_concurrent_runs,
                tag_concurrency_limits=[_parse_tag_limit(t) for t in tag_limits],
