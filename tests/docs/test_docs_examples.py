@@ -10,6 +10,9 @@ on the line just before its fence::
     ...
     ```
 
+A block introduced by ``<!-- excerpt: path -->`` quotes a source file and is not run
+either.
+
 A failing page is reported by its path (the test id) with the block's line in the page and
 the traceback, whose frames point at the Markdown file's own line numbers.
 """
@@ -27,6 +30,9 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SKIP_MARK = "<!-- skip-example -->"
+#: ``<!-- excerpt: path/to/file.py -->``: the block quotes part of a source file (checked
+#: against it by the page's own test); it is not a runnable example.
+EXCERPT_MARK = "<!-- excerpt:"
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 
 
@@ -61,7 +67,8 @@ def extract_blocks(text: str) -> list[Block]:
         if lang in ("python", "py", "python3"):
             prev = next((lines[k].strip() for k in range(i - 1, -1, -1) if lines[k].strip()),
                         "")
-            blocks.append(Block(i + 2, "\n".join(body) + "\n", prev == SKIP_MARK))
+            skipped = prev == SKIP_MARK or prev.startswith(EXCERPT_MARK)
+            blocks.append(Block(i + 2, "\n".join(body) + "\n", skipped))
         i = j + 1
     return blocks
 
@@ -127,10 +134,12 @@ KNOWN_FAILURES: dict[str, str] = {
 }
 
 
-# Pages whose examples need a service this machine may not have; they run, and a failure
-# is expected only where the service is missing (not strict).
-NEEDS_SERVICE: dict[str, str] = {
+# Pages whose examples need a service or an installation this machine may not have; they
+# run, and a failure is expected only where it is missing (not strict).
+NEEDS_SETUP: dict[str, str] = {
     "backends/docker.md": "needs a Docker engine that can pull python:3.11-slim",
+    "plugins/writing-a-backend.md": "needs the plugin template (examples/plugin-template) "
+                                    "installed, as its own test does",
 }
 
 
@@ -140,8 +149,8 @@ def _page_param(page: Path) -> object:
     if rel in KNOWN_FAILURES:
         marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[rel], strict=True,
                                        raises=AssertionError))
-    elif rel in NEEDS_SERVICE:
-        marks.append(pytest.mark.xfail(reason=NEEDS_SERVICE[rel], strict=False,
+    elif rel in NEEDS_SETUP:
+        marks.append(pytest.mark.xfail(reason=NEEDS_SETUP[rel], strict=False,
                                        raises=AssertionError))
     return pytest.param(page, id=rel, marks=marks)
 
@@ -170,10 +179,15 @@ def test_extract_blocks_order_languages_and_skip_marks():
         "  ````py title",             # 14
         "  y = x + 1",                # 15
         "  ````",                     # 16
+        "<!-- excerpt: src/x.py -->",  # 17
+        "```python",                  # 18
+        "        indented_excerpt()",  # 19
+        "```",                        # 20
     ])
     blocks = extract_blocks(text)
     assert [(b.line, b.code, b.skipped) for b in blocks] == [
-        (3, "x = 1\n", False), (11, "needs_a_server()\n", True), (15, "y = x + 1\n", False)]
+        (3, "x = 1\n", False), (11, "needs_a_server()\n", True), (15, "y = x + 1\n", False),
+        (19, "        indented_excerpt()\n", True)]
 
 
 def test_runner_shares_a_namespace_and_reports_the_failing_line(tmp_path):
