@@ -16,8 +16,8 @@ Limits count runs that are STARTING, STARTED or CANCELING in the whole instance 
 hold across daemon restarts). Queued runs start oldest first, higher
 ``orchestrator/priority`` tag first.
 
-How a run's process starts (``start_method``): ``"fork"`` (the default on Linux) forks the
-daemon, which has the orchestrator imported already, and the child loads the run's code
+How a run's process starts (``start_method``): ``"fork"`` (the default on Linux, while the
+daemon's process has a single thread) forks the daemon, which has the orchestrator imported already, and the child loads the run's code
 location afresh: ~10x faster than ``"spawn"``, which starts a new interpreter
 (``python -m orchestrator.daemon.worker RUN_ID``). Either way the run gets its own process
 and session; its output goes to ``<home>/logs/runs/<run id>.log``.
@@ -178,6 +178,7 @@ class RunQueue:
         self.tag_limits = [TagConcurrencyLimit.coerce(t) for t in tag_concurrency_limits or ()]
         self.python = python or sys.executable
         self.launch_enabled = launch
+        self._fork_if_safe = start_method is None  # default: fork only single-threaded
         self.start_method = start_method or default_start_method()
         if self.start_method not in ("fork", "spawn"):
             raise DefinitionError(f"start_method must be 'fork' or 'spawn', got "
@@ -238,7 +239,7 @@ class RunQueue:
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = str(log_dir / f"{run.run_id}.log")
         try:
-            proc = (self._fork(run.run_id, log_path) if self.start_method == "fork"
+            proc = (self._fork(run.run_id, log_path) if self._use_fork()
                     else self._spawn(run.run_id, log_path))
         except OSError as exc:
             self._fail(run.run_id, f"could not start the run's process ({self.start_method}): "
@@ -250,6 +251,17 @@ class RunQueue:
                                                   HOST_TAG: socket.gethostname()})
         self.launched[run.run_id] = _Launched(proc, log_path)
         logger.info("launched run %s of '%s' (pid %s)", run.run_id, run.job_name, proc.pid)
+        return True
+
+    def _use_fork(self) -> bool:
+        """Fork when asked to; by default only while this process has a single thread (a
+        lock held by another thread at fork time could hang the child)."""
+        if self.start_method != "fork":
+            return False
+        if self._fork_if_safe:
+            import threading
+
+            return threading.active_count() == 1
         return True
 
     def _spawn(self, run_id: str, log_path: str) -> subprocess.Popen[bytes]:
@@ -267,7 +279,11 @@ class RunQueue:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        import warnings
+
+        with warnings.catch_warnings():  # 3.12+ warns when threads exist; see _use_fork
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid:
             os.close(fd)
             return _ForkedProcess(pid)
