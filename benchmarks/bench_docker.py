@@ -23,7 +23,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -52,7 +51,7 @@ def bare_run(image: str, binds: list[str]) -> float:
         cmd += ["-v", b]
     cmd += [image, "python3", "-c", SCRIPT]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"bare docker run failed: {proc.stderr}")
@@ -69,10 +68,11 @@ def main() -> None:
     image = args.image or _default_image()
 
     os.environ["ORCHESTRATOR_HOME"] = tempfile.mkdtemp(prefix="bench-docker-")
-    from orchestrator import asset, materialize
-    from orchestrator.instance import Instance
     from orchestrator_docker import PipesDockerClient
     from orchestrator_docker.launcher import CLIENT_LIB_DIR, _package_dir
+
+    from orchestrator import asset, materialize
+    from orchestrator.instance import Instance
 
     binds = [f"{_package_dir(p)}:{CLIENT_LIB_DIR}/{p}:ro"
              for p in ("pipes_client", "pipes_protocol")]

@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orchestrator import AssetCheckSpec, Definitions, asset
 from orchestrator_docker import PipesDockerClient
+
+from orchestrator import AssetCheckSpec, Definitions, asset
 
 APP = str(Path(__file__).resolve().parent / "app")
 PYTHON_IMAGE = os.environ.get("CONTAINERS_PYTHON_IMAGE", "python:3.11-slim")

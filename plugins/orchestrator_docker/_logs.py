@@ -229,7 +229,7 @@ class StreamFollower(threading.Thread):
                     if active is not None:
                         try:
                             active.close()
-                        except Exception:  # noqa: BLE001
+                        except Exception:  # noqa: BLE001, S110 - closing a dead stream
                             pass
                 if self._halt.is_set():
                     return
@@ -268,5 +268,5 @@ class StreamFollower(threading.Thread):
         if active is not None:
             try:
                 active.close()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S110 - closing a dead stream
                 pass

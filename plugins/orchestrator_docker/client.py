@@ -100,8 +100,11 @@ class PipesDockerClient:
         period) and removes it.
         """
         from orchestrator.launchers.base import LaunchSpec
-        from orchestrator.pipes import PipesClientCompletedInvocation, PipesEnvContextInjector, \
-            open_pipes_session
+        from orchestrator.pipes import (
+            PipesClientCompletedInvocation,
+            PipesEnvContextInjector,
+            open_pipes_session,
+        )
 
         if isinstance(command, str):
             argv: list[str] | None = ["/bin/sh", "-c", command]

@@ -68,12 +68,18 @@ from typing import Any, ClassVar
 
 from orchestrator.errors import LauncherError
 from orchestrator.launchers._files import FileTail, read_tail_lines
-from orchestrator.launchers.base import Handle, Launched, Launcher, LaunchSpec, LaunchStatus, \
-    LogBatch
+from orchestrator.launchers.base import (
+    Handle,
+    Launched,
+    Launcher,
+    LaunchSpec,
+    LaunchStatus,
+    LogBatch,
+)
 
 from ._logs import StreamFollower, strip_prefix
 
-__all__ = ["CLIENT_LIB_DIR", "DockerLauncher", "LABEL_PREFIX", "PULL_POLICIES"]
+__all__ = ["CLIENT_LIB_DIR", "LABEL_PREFIX", "PULL_POLICIES", "DockerLauncher"]
 
 _log = logging.getLogger("orchestrator.docker")
 
@@ -539,7 +545,7 @@ class DockerLauncher(Launcher):
             api.remove_container(cid, force=True, v=True)
         except NotFound:
             pass
-        except Exception as exc:  # noqa: BLE001 - "removal already in progress" and the like
+        except Exception as exc:
             if "already in progress" not in str(exc):
                 raise
 

@@ -18,7 +18,7 @@ def test_containers_example(docker_images, docker_client, tmp_home):
     proc = subprocess.run(
         [sys.executable, "-m", "orchestrator", "materialize", "-f",
          "examples/containers/definitions.py", "--select", "*"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "SUCCESS" in proc.stdout
 

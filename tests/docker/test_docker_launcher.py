@@ -72,9 +72,9 @@ def test_options_env_workdir_user_volume_network_limits(launcher, docker_client,
     data.mkdir()
     (data / "in.txt").write_text("from the host\n")
     s = spec(docker_images.busybox,
-             ["sh", "-c", "echo $GREETING; pwd; id -u; cat /data/in.txt; "
-                          "touch /data/new 2>/dev/null && echo writable || echo read-only; "
-                          "ip link 2>/dev/null | grep -c eth0 || true"],
+             ["sh", "-c", ("echo $GREETING; pwd; id -u; cat /data/in.txt; "
+                           "touch /data/new 2>/dev/null && echo writable || echo read-only; "
+                           "ip link 2>/dev/null | grep -c eth0 || true")],
              env={"GREETING": "hello"}, working_dir="/tmp", user="1234:1234",
              volumes={str(data): {"bind": "/data", "mode": "ro"}}, network="none",
              mem_limit="64m", cpus=0.5)
@@ -259,14 +259,14 @@ def test_keep_on_failure_then_cleanup_command(launcher, docker_client, docker_im
         env = dict(os.environ, ORCHESTRATOR_HOME=str(tmp_home))
         cmd = [sys.executable, "-m", "orchestrator", "docker", "cleanup"]
         dry = subprocess.run(cmd + ["--dry-run", "--json"], env=env, capture_output=True,
-                             text=True, timeout=120)
+                             text=True, timeout=120, check=False)
         assert dry.returncode == 0, dry.stderr
         by_id = {c["container_id"]: c for c in json.loads(dry.stdout)["containers"]}
         assert by_id[failed.handle["container_id"]]["remove"] is True
         assert by_id[live.handle["container_id"]]["remove"] is False
         assert by_id[stray.handle["container_id"]]["remove"] is False
         assert container_exists(docker_client, failed.handle["container_id"])  # dry run
-        real = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        real = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
         assert real.returncode == 0, real.stderr
         assert f"removed      {failed.handle['container_name']}" in real.stdout
         assert not container_exists(docker_client, failed.handle["container_id"])
@@ -279,13 +279,14 @@ def test_keep_on_failure_then_cleanup_command(launcher, docker_client, docker_im
 
 
 def test_plugin_registers_launcher_resource_and_command():
-    from orchestrator.plugins import get_launcher, get_resource
     from orchestrator_docker import DockerLauncher, PipesDockerClient
+
+    from orchestrator.plugins import get_launcher, get_resource
 
     assert get_launcher("docker") is DockerLauncher
     assert get_resource("pipes_docker_client") is PipesDockerClient
     out = subprocess.run([sys.executable, "-m", "orchestrator", "docker", "--help"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0 and "cleanup" in out.stdout
 
 
@@ -298,5 +299,5 @@ def test_importing_the_plugin_does_not_import_the_sdk():
         print("docker" in sys.modules)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
+                         timeout=60, check=False)
     assert out.stdout.strip() == "False", out.stderr

@@ -11,6 +11,7 @@ import textwrap
 import time
 
 import pytest
+
 from orchestrator import asset, materialize
 from orchestrator.pipes import PipesStdioMessageReader
 

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -23,7 +24,7 @@ class Suite(LauncherConformance):
 
 
 class KillsOnlyTheLeader(SubprocessLauncher):
-    groups: list[int] = []
+    groups: ClassVar[list[int]] = []
 
     def cancel(self, handle, grace_period=10.0):
         self.groups.append(int(handle["pid"]))

@@ -28,7 +28,8 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from orchestrator import LauncherError
 from orchestrator.launchers import Launched, Launcher, LaunchSpec, LaunchStatus, LogBatch
