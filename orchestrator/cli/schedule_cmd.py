@@ -48,12 +48,12 @@ def _rows(kind: str, args: dict[str, Any]) -> list[dict[str, Any]]:
         for item in (defs.schedules if kind == "schedule" else defs.sensors):
             iid = instigator_id(origin.name, item.name)
             state = store.get(iid)
-            ticks = state.get("ticks") or []
+            ticks = store.ticks(iid, 1)
             default = getattr(item.default_status, "value", item.default_status)
             row = {"location": origin.name, "name": item.name,
                    "status": statuses.get(iid, default), "default_status": default,
                    "jobs": [item.job_name] if kind == "schedule" else item.job_names,
-                   "last_tick": ticks[-1] if ticks else None}
+                   "last_tick": ticks[0] if ticks else None}
             if kind == "schedule":
                 row["cron_schedule"] = item.cron_schedule
                 row["timezone"] = item.execution_timezone or "UTC"

@@ -459,11 +459,7 @@ class Daemon:
         return run.run_id
 
     def _record_tick(self, iid: str, st: dict[str, Any], tick: dict[str, Any]) -> None:
-        ticks = st.setdefault("ticks", [])
-        if ticks and ticks[-1].get("id") == tick.get("id"):
-            ticks[-1] = tick  # the same tick evaluated again after a crash
-        else:
-            ticks.append(tick)
+        self.store.record_tick(iid, st, tick)
         if tick.get("status") != TickStatus.STARTED.value:
             logger.info("%s tick %s: %s%s", iid, tick.get("id"), tick.get("status"),
                         f" ({len(tick['run_ids'])} run(s))" if tick.get("run_ids") else "")

@@ -5,8 +5,11 @@
   definition's ``default_status``.
 - ``("instigator", id)``: one schedule's or sensor's state: ``last_tick_ts`` (schedules:
   the last scheduled time handled), ``last_eval`` (sensors), ``cursor``, ``last_run_key``,
-  ``pending_tick`` (a sensor tick that started but did not finish) and ``ticks`` (the
-  newest :data:`MAX_TICKS` tick records, newest last).
+  ``pending_tick`` (a sensor tick that started but did not finish), ``tick_seq`` (ticks
+  recorded so far) and ``last_tick_id``.
+- ``("instigator_tick", "<id>#<slot>")``: the newest :data:`MAX_TICKS` tick records, in a
+  ring (slot = sequence number % MAX_TICKS), so that recording a tick stays a small write
+  however long the history.
 - ``("daemon", "heartbeat")``: ``{"pid", "host", "ts"}`` of the running daemon.
 
 An instigator id is ``"<code location>:<name>"``.
@@ -21,6 +24,7 @@ __all__ = ["MAX_TICKS", "InstigatorStore", "instigator_id"]
 MAX_TICKS = 100
 STATUS_NS, STATUS_KEY = "instigator_status", "all"
 STATE_NS = "instigator"
+TICK_NS = "instigator_tick"
 
 
 def instigator_id(location: str, name: str) -> str:
@@ -53,12 +57,25 @@ class InstigatorStore:
         return dict(self.storage.kv_get(STATE_NS, iid) or {})
 
     def put(self, iid: str, state: dict[str, Any]) -> None:
-        ticks = state.get("ticks")
-        if ticks and len(ticks) > MAX_TICKS:
-            state["ticks"] = ticks[-MAX_TICKS:]
         self.storage.kv_set(STATE_NS, iid, state)
+
+    def record_tick(self, iid: str, state: dict[str, Any], tick: dict[str, Any]) -> None:
+        """Write a tick record now; the same tick id again (re-evaluated after a crash)
+        replaces the previous record. ``state`` is updated in memory (save it with put)."""
+        seq = int(state.get("tick_seq") or 0)
+        if seq and state.get("last_tick_id") == tick.get("id"):
+            seq -= 1  # overwrite the slot of the same tick
+        self.storage.kv_set(TICK_NS, f"{iid}#{seq % MAX_TICKS}", tick)
+        state["tick_seq"] = seq + 1
+        state["last_tick_id"] = tick.get("id")
 
     def ticks(self, iid: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Tick records, newest first."""
-        ticks = list(reversed(self.get(iid).get("ticks") or []))
-        return ticks[:limit] if limit else ticks
+        seq = int(self.get(iid).get("tick_seq") or 0)
+        n = min(seq, MAX_TICKS, limit or MAX_TICKS)
+        out = []
+        for i in range(seq - 1, seq - 1 - n, -1):
+            tick = self.storage.kv_get(TICK_NS, f"{iid}#{i % MAX_TICKS}")
+            if tick is not None:
+                out.append(tick)
+        return out

@@ -322,3 +322,17 @@ def test_daemon_reloads_a_changed_definitions_file(instance, write_defs, make_da
     summary = d.tick()
     assert any("does not load" in e or "reload" in e for e in summary.errors)
     assert len(runs_of(instance, "stopped")) == 2  # the previous definitions keep working
+
+
+def test_tick_history_keeps_the_newest_100(instance):
+    store = InstigatorStore(instance.run_storage)
+    state: dict = {}
+    for i in range(150):
+        store.record_tick("loc:s", state, {"id": str(i), "status": "SUCCESS"})
+        if i == 149:  # the same tick again (after a crash) replaces its record
+            store.record_tick("loc:s", state, {"id": "149", "status": "SKIPPED"})
+    store.put("loc:s", state)
+    ticks = store.ticks("loc:s")
+    assert len(ticks) == 100 and ticks[0] == {"id": "149", "status": "SKIPPED"}
+    assert [t["id"] for t in ticks[1:3]] == ["148", "147"] and ticks[-1]["id"] == "50"
+    assert store.ticks("loc:s", limit=2)[1]["id"] == "148"
