@@ -144,9 +144,20 @@ class ConsoleRenderer:
             out.flush()
 
 
+_TS_CACHE: list[Any] = [None, ""]
+_LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
+
+
+def _clock(ts: float) -> str:
+    sec = int(ts)
+    if _TS_CACHE[0] != sec:  # one strftime per second, not per event
+        _TS_CACHE[0], _TS_CACHE[1] = sec, time.strftime("%H:%M:%S", time.localtime(sec))
+    return _TS_CACHE[1]
+
+
 def format_event(ev: Event, lvl: int, color: bool) -> str:
-    ts = time.strftime("%H:%M:%S", time.localtime(ev.timestamp))
-    name = logging.getLevelName(lvl)
+    ts = _clock(ev.timestamp)
+    name = _LEVEL_NAMES.get(lvl) or logging.getLevelName(lvl)
     where = ev.step_key or "-"
     asset = f" [{ev.asset_key.to_user_string()}]" if ev.asset_key is not None else ""
     kind = "" if ev.event_type is EventType.LOG else f"{ev.event_type.value} "
