@@ -13,6 +13,8 @@ Python processes so that no cache of one round helps the next:
     installed and again with the standard ``json`` module (``ORCHESTRATOR_DBT_JSON=json``);
     ours, cold with the cache being written (the first load of a new manifest);
     ours, warm: the index comes from the on-disk cache, then the same specs are built;
+    ours, ``@dbt_assets(manifest=path)`` without a cache: load, specs and the core's
+    multi-asset, the same work as (c);
 (c) dagster-dbt in the Dagster virtualenv (``.venvs/dagster``, made by
     ``scripts/ensure-dagster-venv.sh``): ``@dbt_assets(manifest=path)`` on a function, then
     ``list(assets.specs)`` and ``list(assets.check_specs)`` — what a Dagster user pays when
@@ -63,6 +65,22 @@ print(json.dumps({"import_s": t1 - t0, "index_s": t2 - t1, "specs_s": t3 - t2,
                   "load_s": t3 - t1, "loaded_from": manifest.loaded_from,
                   "assets": len(specs.assets), "checks": len(specs.checks),
                   "sources": len(specs.sources)}))
+"""
+
+_OURS_DECORATOR_SNIPPET = """
+import json, sys, time
+t0 = time.perf_counter()
+from orchestrator_dbt import DbtCliResource, dbt_assets
+import orchestrator.assets.decorators
+t1 = time.perf_counter()
+
+@dbt_assets(manifest=sys.argv[1])
+def bench_dbt_assets(context, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "assets": len(bench_dbt_assets.keys),
+                  "checks": len(bench_dbt_assets.check_keys)}))
 """
 
 _DAGSTER_SNIPPET = """
@@ -141,10 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         env = _our_env()
         py = sys.executable
         results: dict[str, list[dict]] = {"json": [], "cold": [], "cold_stdlib": [],
-                                          "cold_write": [], "warm": [], "dagster": []}
+                                          "cold_write": [], "warm": [], "decorator": [],
+                                          "decorator_warm": [], "dagster": []}
         stdlib_env = dict(env, ORCHESTRATOR_DBT_JSON="json")
         warm_cache = tmpdir / "warm-cache"
         _run(py, _OURS_SNIPPET, "cache", str(manifest), str(warm_cache), env=env)  # fill it
+        _run(py, _OURS_DECORATOR_SNIPPET, str(manifest),
+             env=dict(env, ORCHESTRATOR_CACHE_DIR=str(tmpdir / "deco-warm")))  # and this one
         has_dagster = (DAGSTER_VENV / "bin" / "python").exists() and not args.skip_dagster
         if not has_dagster and not args.skip_dagster:
             print(f"no Dagster venv at {DAGSTER_VENV}: run scripts/ensure-dagster-venv.sh",
@@ -161,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
                                               str(fresh), env=env))
             results["warm"].append(_run(py, _OURS_SNIPPET, "cache", str(manifest),
                                         str(warm_cache), env=env))
+            # @dbt_assets without a cache: the definition-load cost, like dagster-dbt's below
+            results["decorator"].append(_run(py, _OURS_DECORATOR_SNIPPET, str(manifest),
+                                             env=dict(env, ORCHESTRATOR_CACHE_DIR=str(
+                                                 tmpdir / f"deco-cache-{r}"))))
+            results["decorator_warm"].append(_run(py, _OURS_DECORATOR_SNIPPET, str(manifest),
+                                                  env=dict(env, ORCHESTRATOR_CACHE_DIR=str(
+                                                      warm_cache.parent / "deco-warm"))))
             if has_dagster:
                 results["dagster"].append(_run(str(DAGSTER_VENV / "bin" / "python"),
                                                _DAGSTER_SNIPPET, str(manifest)))
@@ -185,10 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    ours, warm (index from cache)     {_fmt(col('warm'))}"
           f"   index {_fmt(col('warm', 'index_s'))}")
     print(f"    import orchestrator_dbt + specs   {_fmt(col('cold', 'import_s'))}")
+    deco = results["decorator"][0]
+    print(f"    ours, @dbt_assets (cold)          {_fmt(col('decorator'))}"
+          f"   ({deco['assets']} assets, {deco['checks']} checks)")
+    print(f"    ours, @dbt_assets (index cached)  {_fmt(col('decorator_warm'))}")
     figures: dict[str, object] = {
         "models": args.models, "manifest_mb": round(size_mb, 2), "rounds": args.rounds,
         "parser": parser,
-        **{f"{k}_median_s": _stats(col(k))[0] for k in ("json", "cold", "cold_stdlib", "cold_write", "warm")},
+        **{f"{k}_median_s": _stats(col(k))[0]
+           for k in ("json", "cold", "cold_stdlib", "cold_write", "warm", "decorator",
+                     "decorator_warm")},
     }
     cold = _stats(col("cold"))[0]
     js = _stats(col("json"))[0]
@@ -205,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nours cold vs dagster-dbt:  {dag / cold:5.1f}x faster   (target >= 5x)"
               f"{'  OK' if dag / cold >= 5 else '  MISSED'}")
         print(f"ours warm vs dagster-dbt:  {dag / _stats(col('warm'))[0]:5.1f}x faster")
+        dec = _stats(col("decorator"))[0]
+        figures["speedup_decorator_vs_dagster"] = dag / dec
+        print(f"@dbt_assets vs dagster's:  {dag / dec:5.1f}x faster (both building the "
+              "multi-asset)")
+        decw = _stats(col("decorator_warm"))[0]
+        figures["speedup_decorator_warm_vs_dagster"] = dag / decw
+        print(f"  ... with the index cached: {dag / decw:5.1f}x faster")
     figures["ratio_cold_vs_json"] = cold / js
     print(f"ours cold vs json.load:    {cold / js:5.2f}x the time (target <= 3x)"
           f"{'  OK' if cold / js <= 3 else '  MISSED'}")

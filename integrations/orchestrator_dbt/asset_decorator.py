@@ -84,16 +84,16 @@ def dbt_assets(
     else:
         loaded = load_manifest(manifest)
     uids = select_unique_ids(loaded, select, exclude)
-    specs = build_dbt_specs(loaded, translator, unique_ids=uids, include_sources=False)
+    specs = build_dbt_specs(loaded, translator, unique_ids=uids, include_sources=True)
     asset_keys = {s.key for s in specs.assets}
+    # a multi-asset declares checks on its own assets only: tests on sources stay out
     checks = [c for c in specs.checks if c.asset_key in asset_keys]
     checks_by_uid = {
         specs.check_unique_ids[(c.asset_key, c.name)]: (c.asset_key, c.name) for c in checks
     }
     # the sources these assets read, as external assets (for Definitions / materialize)
-    full = build_dbt_specs(loaded, translator, unique_ids=[], include_sources=True)
     read = {d for uid in uids for d in _upstream_sources(loaded, uid)}
-    sources = [s for s in full.sources if full.unique_ids_by_key[s.key] in read]
+    sources = [s for s in specs.sources if specs.unique_ids_by_key[s.key] in read]
     info = DbtAssetsInfo(loaded, specs, select, exclude, uids, checks_by_uid, sources)
 
     def deco(fn: Callable[..., Any]) -> Any:
@@ -118,7 +118,10 @@ def dbt_assets(
             kwargs["op_tags"] = op_tags
         if pool is not None:
             kwargs["pool"] = pool
-        assets_def = multi_asset(**kwargs)(fn)
+        from .manifest import _gc_paused
+
+        with _gc_paused():  # thousands of specs, outputs and checks: see _gc_paused
+            assets_def = multi_asset(**kwargs)(fn)
         setattr(assets_def, _INFO_ATTR, info)
         node_def = getattr(assets_def, "node_def", None)
         if node_def is not None:
@@ -170,7 +173,8 @@ def get_dbt_assets_info(obj: Any) -> DbtAssetsInfo:
 # -- selection on the manifest ----------------------------------------------------------------
 def select_unique_ids(manifest: DbtManifest, select: str = "fqn:*",
                       exclude: str | None = None) -> list[str]:
-    """Unique ids of the models, seeds and snapshots matched by ``select`` minus ``exclude``.
+    """Unique ids of the models, seeds and snapshots matched by ``select`` minus ``exclude``
+    (ephemeral models left out: they are not assets).
 
     Manifest order is kept. Raises :class:`DefinitionError` for a method this evaluator does
     not support, naming the ones it does.
@@ -178,7 +182,9 @@ def select_unique_ids(manifest: DbtManifest, select: str = "fqn:*",
     chosen = _evaluate(manifest, select)
     if exclude:
         chosen -= _evaluate(manifest, exclude)
-    return [uid for uid in manifest.nodes if uid in chosen]
+    # ephemeral models are not assets (dbt inlines them): never part of a selection
+    return [uid for uid, n in manifest.nodes.items()
+            if uid in chosen and n.materialized != "ephemeral"]
 
 
 def _evaluate(manifest: DbtManifest, expression: str) -> set[str]:

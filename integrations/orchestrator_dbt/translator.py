@@ -38,13 +38,18 @@ __all__ = ["DbtTranslator"]
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
+_NO_SECTION: Mapping[str, Any] = {}
+
+
 def _meta_section(node: DbtNode) -> Mapping[str, Any]:
-    meta = node.meta or {}
+    meta = node.meta
+    if not meta:  # the common case, checked first: this runs three times per node
+        return _NO_SECTION
     section = meta.get("orchestrator")
     if isinstance(section, Mapping):
         return section
     section = meta.get("dagster")
-    return section if isinstance(section, Mapping) else {}
+    return section if isinstance(section, Mapping) else _NO_SECTION
 
 
 class DbtTranslator:
