@@ -21,7 +21,8 @@ from .definition import (DailyPartitionsDefinition, HourlyPartitionsDefinition,
                          TimeWindow, TimeWindowPartitionsDefinition, WeeklyPartitionsDefinition,
                          contiguous_ranges, time_window_of)
 from .mapping import (AllPartitionMapping, IdentityPartitionMapping, LastPartitionMapping,
-                      PartitionMapping, StaticPartitionMapping, TimeWindowPartitionMapping,
+                      MultiToSingleDimensionPartitionMapping, PartitionMapping,
+                      StaticPartitionMapping, TimeWindowPartitionMapping,
                       default_partition_mapping, upstream_partition_keys)
 from .policy import BackfillPolicy, BackfillPolicyType
 
@@ -36,6 +37,7 @@ __all__ = [
     "MonthlyPartitionsDefinition",
     "MultiPartitionKey",
     "MultiPartitionsDefinition",
+    "MultiToSingleDimensionPartitionMapping",
     "PartitionDimensionDefinition",
     "PartitionKeyRange",
     "PartitionMapping",

@@ -24,6 +24,7 @@ __all__ = [
     "AllPartitionMapping",
     "IdentityPartitionMapping",
     "LastPartitionMapping",
+    "MultiToSingleDimensionPartitionMapping",
     "PartitionMapping",
     "StaticPartitionMapping",
     "TimeWindowPartitionMapping",
@@ -227,6 +228,57 @@ class StaticPartitionMapping(PartitionMapping):
         return hash(tuple(self._pairs()))
 
 
+@dataclass(frozen=True)
+class MultiToSingleDimensionPartitionMapping(PartitionMapping):
+    """Between a MultiPartitionsDefinition and a single-dimension definition equal to one of
+    its dimensions: a multi key maps to (and from) the key of that dimension.
+    ``partition_dimension_name`` is needed only when several dimensions would match."""
+
+    partition_dimension_name: str | None = None
+
+    def _dimension(self, multi: Any, single: Any) -> str:
+        from .definition import MultiPartitionsDefinition
+
+        if not isinstance(multi, MultiPartitionsDefinition):
+            raise DefinitionError(f"MultiToSingleDimensionPartitionMapping needs a "
+                                  f"MultiPartitionsDefinition on one side; got {multi!r}")
+        if self.partition_dimension_name is not None:
+            if self.partition_dimension_name not in multi.partition_dimension_names:
+                raise DefinitionError(
+                    f"MultiToSingleDimensionPartitionMapping: no dimension "
+                    f"{self.partition_dimension_name!r} in {multi!r}")
+            return self.partition_dimension_name
+        names = [d.name for d in multi.partitions_defs if d.partitions_def == single]
+        if len(names) != 1:
+            raise DefinitionError(
+                f"MultiToSingleDimensionPartitionMapping: {len(names)} dimensions of {multi!r} "
+                f"match {single!r}; pass partition_dimension_name=")
+        return names[0]
+
+    def get_upstream_partition_keys(self, downstream_keys: Sequence[str],
+                                    downstream_def: PartitionsDefinition | None,
+                                    upstream_def: PartitionsDefinition,
+                                    current_time: Any = None) -> list[str]:
+        from .definition import MultiPartitionsDefinition
+
+        if isinstance(upstream_def, MultiPartitionsDefinition):  # many multi keys per key
+            dim = self._dimension(upstream_def, downstream_def)
+            wanted = set(downstream_keys)
+            return [k for k in upstream_def.get_partition_keys(current_time)
+                    if k.keys_by_dimension[dim] in wanted]  # type: ignore[attr-defined]
+        dim = self._dimension(downstream_def, upstream_def)
+        keys = [downstream_def.get_partition_key_from_str(k)  # type: ignore[union-attr]
+                .keys_by_dimension[dim] for k in downstream_keys]
+        return list(dict.fromkeys(keys))
+
+    def get_downstream_partition_keys(self, upstream_keys: Sequence[str],
+                                      upstream_def: PartitionsDefinition,
+                                      downstream_def: PartitionsDefinition,
+                                      current_time: Any = None) -> list[str]:
+        return self.__class__(self.partition_dimension_name).get_upstream_partition_keys(
+            upstream_keys, upstream_def, downstream_def, current_time)
+
+
 def default_partition_mapping(upstream_def: PartitionsDefinition | None,
                               downstream_def: PartitionsDefinition | None) -> PartitionMapping:
     if isinstance(upstream_def, TimeWindowPartitionsDefinition) and isinstance(
@@ -234,6 +286,11 @@ def default_partition_mapping(upstream_def: PartitionsDefinition | None,
         return TimeWindowPartitionMapping()
     if upstream_def is not None and downstream_def is None:
         return AllPartitionMapping()
+    from .definition import MultiPartitionsDefinition
+
+    if isinstance(upstream_def, MultiPartitionsDefinition) != isinstance(
+            downstream_def, MultiPartitionsDefinition):
+        return MultiToSingleDimensionPartitionMapping()
     return IdentityPartitionMapping()
 
 

@@ -264,3 +264,34 @@ def test_external_process_gets_the_range_and_its_time_window(instance, tmp_path)
     md = events[0].metadata
     assert md["range"] == ["2024-02-01", "2024-02-03"]
     assert md["window"] == ["2024-02-01T00:00:00+00:00", "2024-02-04T00:00:00+00:00"]
+
+
+def test_multi_to_single_dimension_mapping(instance):
+    from orchestrator import MultiToSingleDimensionPartitionMapping
+
+    colors = StaticPartitionsDefinition(["red", "blue"])
+    two_days = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-03")
+    multi = MultiPartitionsDefinition({"date": two_days, "color": colors})
+
+    @asset(partitions_def=multi)
+    def paint(context):
+        return context.partition_key.keys_by_dimension["date"]
+
+    @asset(partitions_def=colors)  # default mapping: by the matching dimension
+    def per_color(paint):
+        return sorted(paint.items())
+
+    mapping = MultiToSingleDimensionPartitionMapping()
+    assert mapping.get_upstream_partition_keys(["2024-01-01"], two_days, multi) == [
+        "red|2024-01-01", "blue|2024-01-01"]  # keys are color|date: dimension-name order
+    assert mapping.get_upstream_partition_keys(["red|2024-01-02"], multi, colors) == ["red"]
+    for k in ("red|2024-01-01", "red|2024-01-02", "blue|2024-01-01"):
+        materialize([paint], instance=instance, partition_key=k, log_level="error")
+    res = materialize([paint, per_color], selection=[per_color], instance=instance,
+                      partition_key="red", log_level="error")
+    assert res.output_for_node("per_color") == [("red|2024-01-01", "2024-01-01"),
+                                                ("red|2024-01-02", "2024-01-02")]
+    res = materialize([paint, per_color], selection=[per_color], instance=instance,
+                      partition_key="blue", log_level="critical", raise_on_error=False)
+    assert not res.success  # blue|2024-01-02 was never materialized
+    assert "no stored value" in res.get_step_failure_events()[0].data["error"]["message"]
