@@ -10,8 +10,17 @@ on the line just before its fence::
     ...
     ```
 
-A block introduced by ``<!-- excerpt: path -->`` quotes a source file and is not run
-either.
+A block introduced by ``<!-- file: path -->`` is the content of a file: it is written to
+that path in the working directory (later examples use it) instead of being run. A block
+introduced by ``<!-- excerpt: path -->`` quotes a source file and is not run
+either, nor is a block titled ``client: ...`` (```` ```python title="client: python" ````):
+that is a program for an external process, which the page's own test runs under a real
+host.
+
+The working directory holds a copy of the repository's ``examples/``, so pages can refer to
+``examples/quickstart/definitions.py`` as a reader in a checkout would, and the namespace
+has ``REPO``, the repository root (for examples that start a Python subprocess needing
+the checkout on ``PYTHONPATH``).
 
 A failing page is reported by its path (the test id) with the block's line in the page and
 the traceback, whose frames point at the Markdown file's own line numbers.
@@ -33,6 +42,10 @@ SKIP_MARK = "<!-- skip-example -->"
 #: ``<!-- excerpt: path/to/file.py -->``: the block quotes part of a source file (checked
 #: against it by the page's own test); it is not a runnable example.
 EXCERPT_MARK = "<!-- excerpt:"
+#: ``<!-- file: path -->``: the block is the content of a file the page's later examples use;
+#: it is written to that path (relative to the working directory) instead of being run.
+FILE_MARK = "<!-- file:"
+_CLIENT_TITLE = re.compile(r'title="client:')
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 
 
@@ -41,6 +54,7 @@ class Block:
     line: int  # 1-based line of the first code line in the page
     code: str
     skipped: bool
+    file: str | None = None  # ``<!-- file: path -->``: written there instead of run
 
 
 def extract_blocks(text: str) -> list[Block]:
@@ -64,11 +78,17 @@ def extract_blocks(text: str) -> list[Block]:
                 break
             body.append(lines[j].removeprefix(indent))
             j += 1
-        if lang in ("python", "py", "python3"):
-            prev = next((lines[k].strip() for k in range(i - 1, -1, -1) if lines[k].strip()),
-                        "")
-            skipped = prev == SKIP_MARK or prev.startswith(EXCERPT_MARK)
-            blocks.append(Block(i + 2, "\n".join(body) + "\n", skipped))
+        prev = next((lines[k].strip() for k in range(i - 1, -1, -1) if lines[k].strip()), "")
+        if lang not in ("python", "py", "python3") and prev.startswith(FILE_MARK):
+            blocks.append(Block(i + 2, "\n".join(body) + "\n", False,
+                                prev[len(FILE_MARK):].removesuffix("-->").strip()))
+        elif lang in ("python", "py", "python3"):
+            skipped = (prev == SKIP_MARK or prev.startswith(EXCERPT_MARK)
+                       or _CLIENT_TITLE.search(m.group("info")) is not None)
+            target = None
+            if prev.startswith(FILE_MARK) and prev.endswith("-->"):
+                target = prev[len(FILE_MARK):-3].strip()
+            blocks.append(Block(i + 2, "\n".join(body) + "\n", skipped, target))
         i = j + 1
     return blocks
 
@@ -86,11 +106,17 @@ def run_page(page: Path, root: Path = DOCS.parent) -> None:
     # references, pickle, dataclasses) finds what the page defined
     module = types.ModuleType("__docs_example__")
     module.__file__ = str(page)
+    module.__dict__["REPO"] = str(root)
     saved = sys.modules.get(module.__name__)
     sys.modules[module.__name__] = module
     try:
         for block in extract_blocks(page.read_text(encoding="utf-8")):
             if block.skipped:
+                continue
+            if block.file is not None:
+                target = Path(block.file)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(block.code, encoding="utf-8")
                 continue
             # pad so that tracebacks give the Markdown file's line numbers
             source = "\n" * (block.line - 1) + block.code
@@ -118,19 +144,19 @@ def page_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ORCHESTRATOR_HOME", str(home))
     monkeypatch.chdir(work)
     monkeypatch.setattr(sys, "argv", [sys.argv[0]])
+    import shutil
+
+    shutil.copytree(DOCS.parent / "examples", work / "examples",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build",
+                                                  ".orchestrator", "node_modules"))
     return work
 
 
 # Pages that do not run on their own in a fresh directory today. Each fails the suite as
 # soon as it passes (strict xfail), so the entry is removed when the page is fixed.
 KNOWN_FAILURES: dict[str, str] = {
-    "concepts/definitions.md": "loads examples/quickstart/definitions.py relative to the "
-                               "repository root, not to the working directory",
-    "guides/run-an-existing-script.md": "the example op reads pipes.asset_key, which an op "
-                                        "step does not have (PipesClientError)",
     "integrations/dbt.md": "expects a dbt project in ./shop, made by its own test "
                            "(tests/dbt), and dbt installed",
-    "protocol.md": "uses a REPO variable that only its own test defines",
 }
 
 
