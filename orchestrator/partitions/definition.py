@@ -268,9 +268,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                 self._iter = self._cron.iter_after(t)
             while self._tick_ts[-1] <= ts:
                 t = t + step if step is not None else next(self._iter)
+                key = t.strftime(self.fmt)
+                if key == self._keys[-1]:
+                    # a repeated wall-clock time (the autumn DST hour): one key, whose
+                    # window spans both occurrences
+                    continue
                 self._ticks.append(t)
                 self._tick_ts.append(t.timestamp())
-                key = t.strftime(self.fmt)
                 self._index.setdefault(key, len(self._keys))
                 self._keys.append(key)
 

@@ -155,3 +155,15 @@ def test_backfill_policy_and_contiguous_ranges():
     assert BackfillPolicy.multi_run(3).max_partitions_per_run == 3
     with pytest.raises(DefinitionError, match="positive int"):
         BackfillPolicy.multi_run(0)
+
+
+def test_repeated_autumn_hour_is_one_partition():
+    hourly = HourlyPartitionsDefinition(start_date="2024-10-27-00:00", timezone="Europe/Paris")
+    keys = hourly.get_partition_keys(current_time=at("2024-10-27T05:00:00"))
+    assert keys == ["2024-10-27-00:00", "2024-10-27-01:00", "2024-10-27-02:00",
+                    "2024-10-27-03:00", "2024-10-27-04:00", "2024-10-27-05:00"]
+    window = hourly.time_window_for("2024-10-27-02:00")  # 02:00 happens twice: 2 hours
+    assert window.end.timestamp() - window.start.timestamp() == 2 * 3600
+    spring = HourlyPartitionsDefinition(start_date="2024-03-31-00:00", timezone="Europe/Paris")
+    assert "2024-03-31-02:00" not in spring.get_partition_keys(
+        current_time=at("2024-03-31T04:00:00"))  # 02:00 does not exist that day
