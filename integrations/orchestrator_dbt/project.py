@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,10 @@ from .errors import DbtProjectError
 from .manifest import DbtManifest, load_manifest
 
 __all__ = ["DbtProject"]
+
+# dbt keeps process-wide state (flags, adapters, the event manager): one in-process dbt
+# invocation at a time, parse and build alike.
+DBT_IN_PROCESS_LOCK = threading.RLock()
 
 
 class DbtProject:
@@ -143,7 +148,8 @@ class DbtProject:
         if self._explicit_manifest or target_dir != self.project_dir / self.target_path:
             args += ["--target-path", str(target_dir)]
         try:
-            result = dbtRunner(callbacks=[collect]).invoke(args)
+            with DBT_IN_PROCESS_LOCK:
+                result = dbtRunner(callbacks=[collect]).invoke(args)
         except Exception as exc:  # noqa: BLE001 - dbt raises some problems instead of returning
             result = None
             errors.append(f"{type(exc).__name__}: {exc}")

@@ -32,13 +32,10 @@ from typing import Any
 
 from .errors import DbtProjectError
 from .manifest import DbtManifest
-from .project import DbtProject
+from .project import DBT_IN_PROCESS_LOCK, DbtProject
 
 __all__ = ["DbtCliInvocation", "DbtCliResource", "DbtNodeResult", "DbtRunError"]
 
-# dbt keeps process-wide state (flags, adapters, the event manager): one in-process
-# invocation at a time.
-_IN_PROCESS_LOCK = threading.Lock()
 _DONE = object()
 
 
@@ -267,7 +264,7 @@ class DbtCliInvocation:
 
         def run() -> None:
             try:
-                with _IN_PROCESS_LOCK:
+                with DBT_IN_PROCESS_LOCK:
                     try:
                         outcome["result"] = dbtRunner(callbacks=[callback]).invoke(args)
                     finally:
