@@ -209,8 +209,10 @@ class ActiveExecution:
         return max(0.0, min(waits)) if waits else None
 
 
-def execute_in_process(plan: ExecutionPlan, rc: Any) -> ActiveExecution:
-    active = ActiveExecution(plan, rc)
+def execute_in_process(plan: ExecutionPlan, rc: Any,
+                       active: ActiveExecution | None = None) -> ActiveExecution:
+    """Run the plan's steps one by one (*active*: go on from a state, e.g. a resumed run)."""
+    active = active if active is not None else ActiveExecution(plan, rc)
     rc.active = active
     while not active.finished:
         run, skip = active.ready()
@@ -258,13 +260,14 @@ def _child_main(step: Step, rc: Any, attempt: int, queue: Any) -> None:
         queue.join_thread()
 
 
-def execute_multiprocess(plan: ExecutionPlan, rc: Any, max_concurrent: int = 0) -> ActiveExecution:
+def execute_multiprocess(plan: ExecutionPlan, rc: Any, max_concurrent: int = 0,
+                         active: ActiveExecution | None = None) -> ActiveExecution:
     import multiprocessing as mp
     import queue as _queue
 
     ctx = mp.get_context("fork")
     limit = max_concurrent or os.cpu_count() or 2
-    active = ActiveExecution(plan, rc)
+    active = active if active is not None else ActiveExecution(plan, rc)
     rc.active = active
     queue = ctx.Queue()
     procs: dict[str, Any] = {}

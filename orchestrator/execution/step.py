@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -576,20 +576,26 @@ class StepRun:
                 self.outcome.blocked_assets.add(key)
 
     # the whole attempt ---------------------------------------------------------------------
-    def run(self) -> StepOutcome:
+    def run(self, resumed: Callable[[], Any] | None = None) -> StepOutcome:
+        """Run the attempt. With *resumed* (``orchestrator.execution.resume``), the attempt
+        already started in an orchestrator process that died: no STEP_START, no inputs, and
+        ``resumed()`` stands in for the compute function's return value (or raises its
+        failure); the rest (outputs, materializations, checks, success, failure, retry) is
+        as for a normal attempt."""
         step = self.step
         self._reported_checks: set[Any] = set()
         started = time.perf_counter()
-        self.emit_now(self.event(
-            EventType.STEP_START, f"started {step.op.kind} '{step.key}'"
-            + (f" (attempt {self.retry_number + 1})" if self.retry_number else ""),
-            asset_key=self.asset_key_for_logs,
-            data={"asset_keys": [k.to_user_string() for k in step.asset_keys],
-                  "retry_number": self.retry_number}, level=10))
+        if resumed is None:
+            self.emit_now(self.event(
+                EventType.STEP_START, f"started {step.op.kind} '{step.key}'"
+                + (f" (attempt {self.retry_number + 1})" if self.retry_number else ""),
+                asset_key=self.asset_key_for_logs,
+                data={"asset_keys": [k.to_user_string() for k in step.asset_keys],
+                      "retry_number": self.retry_number}, level=10))
         context = None
         try:
             inputs: dict[str, Any] = {}
-            for in_name, src in step.inputs.items():
+            for in_name, src in step.inputs.items() if resumed is None else ():
                 in_def = step.op.ins.get(in_name)
                 if in_def is not None and in_def.is_nothing:
                     continue
@@ -600,7 +606,9 @@ class StepRun:
                 if ann is not None:
                     self.type_check(ann, value, in_name, is_input=True)
             context = self.build_context()
-            for item in self.invoke(context, inputs):
+            items = self.invoke(context, inputs) if resumed is None else \
+                self._normalize_return(resumed())
+            for item in items:
                 self.handle_item(item, context)
             for ev in context.logged_events:
                 if isinstance(ev, AssetMaterialization):
@@ -707,19 +715,22 @@ async def _collect_async(gen: Any) -> list[Any]:
     return [i async for i in gen]
 
 
-def run_step(step: Step, run_ctx: Any, retry_number: int = 0) -> StepOutcome:
-    """Run one attempt of a step, telling lifecycle plugins (if any listen)."""
+def run_step(step: Step, run_ctx: Any, retry_number: int = 0,
+             resumed: Callable[[], Any] | None = None) -> StepOutcome:
+    """Run one attempt of a step, telling lifecycle plugins (if any listen). *resumed*:
+    finish an attempt started by a dead orchestrator process (see :meth:`StepRun.run`)."""
     try:
         from ..plugins import lifecycle
     except Exception:  # pragma: no cover - plugin system broken: run without hooks
         lifecycle = None
     if lifecycle is None or not lifecycle.enabled:
-        return StepRun(step, run_ctx, retry_number).run()
+        return StepRun(step, run_ctx, retry_number).run(resumed)
     keys = [k.to_user_string() for k in step.asset_keys]
-    lifecycle.on_step_start(run_ctx.run, step.key, keys)
+    if resumed is None:
+        lifecycle.on_step_start(run_ctx.run, step.key, keys)
     outcome: StepOutcome | None = None
     try:
-        outcome = StepRun(step, run_ctx, retry_number).run()
+        outcome = StepRun(step, run_ctx, retry_number).run(resumed)
         return outcome
     finally:
         status = outcome.status if outcome is not None else "canceled"
