@@ -244,6 +244,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         self._index: dict[str, int] = {self._keys[0]: 0}
         self._lock = threading.Lock()
         self._step = _fixed_step(self._cron)
+        self._wall_step = _wall_step(self._cron) if self._step is None else None
         self._iter: Any = None
         if len(set(self._probe_keys())) < 3:
             raise DefinitionError(f"{where}: fmt {fmt!r} gives the same key to different "
@@ -264,10 +265,16 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         with self._lock:
             t = self._ticks[-1]
             step = self._step
-            if step is None and self._iter is None:
+            wall = self._wall_step
+            if step is None and wall is None and self._iter is None:
                 self._iter = self._cron.iter_after(t)
             while self._tick_ts[-1] <= ts:
-                t = t + step if step is not None else next(self._iter)
+                if step is not None:
+                    t = t + step
+                elif wall is not None:
+                    t = self._next_wall(t, wall)
+                else:
+                    t = next(self._iter)
                 key = t.strftime(self.fmt)
                 if key == self._keys[-1]:
                     # a repeated wall-clock time (the autumn DST hour): one key, whose
@@ -277,6 +284,23 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                 self._tick_ts.append(t.timestamp())
                 self._index.setdefault(key, len(self._keys))
                 self._keys.append(key)
+
+    def _next_wall(self, t: datetime, kind: str) -> datetime:
+        """The tick after ``t`` for hourly/daily crons in a DST zone, by arithmetic; any
+        step that lands on an unusual wall time is checked against the cron itself."""
+        tz = self._tz
+        if kind == "hour":
+            nxt = (t.astimezone(timezone.utc) + timedelta(hours=1)).astimezone(tz)
+            if nxt.minute == t.minute and nxt.second == 0:
+                return nxt
+        else:
+            local = t.replace(tzinfo=None) + timedelta(days=1)
+            nxt = local.replace(tzinfo=tz)
+            back = nxt.astimezone(timezone.utc).astimezone(tz)
+            if back.replace(tzinfo=None) == local and back.fold == 0 and \
+                    (local.hour, local.minute) == (self.start.hour, self.start.minute):
+                return back
+        return self._cron.next_after(t)
 
     def _extend_count(self, count: int) -> None:
         """Make sure at least ``count`` ticks are cached."""
@@ -416,6 +440,19 @@ def _fixed_step(cron: Cron) -> timedelta | None:
         return timedelta(days=1)
     if re.fullmatch(r"\d+ \d+ \* \* \d", cron.minute_expr):
         return timedelta(days=7)
+    return None
+
+
+def _wall_step(cron: Cron) -> str | None:
+    """"hour" / "day" for simple hourly / daily crons (any timezone), else None."""
+    import re
+
+    if cron.seconds is not None:
+        return None
+    if re.fullmatch(r"\d+ \* \* \* \*", cron.minute_expr):
+        return "hour"
+    if re.fullmatch(r"\d+ \d+ \* \* \*", cron.minute_expr):
+        return "day"
     return None
 
 

@@ -167,3 +167,29 @@ def test_repeated_autumn_hour_is_one_partition():
     spring = HourlyPartitionsDefinition(start_date="2024-03-31-00:00", timezone="Europe/Paris")
     assert "2024-03-31-02:00" not in spring.get_partition_keys(
         current_time=at("2024-03-31T04:00:00"))  # 02:00 does not exist that day
+
+
+@pytest.mark.parametrize("tz", ["Europe/Paris", "America/Sao_Paulo", "Australia/Lord_Howe",
+                                "Asia/Kolkata"])
+def test_fast_hourly_and_daily_keys_match_the_cron(tz):
+    """Hourly/daily keys are made by arithmetic; they must equal the cron's ticks."""
+    from orchestrator.partitions._cron import Cron
+
+    def cron_keys(expr, start, n, fmt):
+        c, t, out = Cron(expr, tz), start, [start.strftime(fmt)]
+        while len(out) < n:
+            t = c.next_after(t)
+            if t.strftime(fmt) != out[-1]:
+                out.append(t.strftime(fmt))
+        return out
+
+    now = at("2024-01-01T00:00:00")
+    hourly = HourlyPartitionsDefinition(start_date="2022-01-01-00:00", timezone=tz)
+    keys = hourly.get_partition_keys(current_time=now)
+    assert keys == cron_keys("0 * * * *", hourly.start, len(keys), "%Y-%m-%d-%H:%M")
+    daily = DailyPartitionsDefinition(start_date="2022-01-01", timezone=tz, hour_offset=2,
+                                      minute_offset=30)
+    dkeys = daily.get_partition_keys(current_time=now)
+    assert dkeys == cron_keys("30 2 * * *", daily.start, len(dkeys), "%Y-%m-%d")
+    c = Cron("30 2 * * *", tz)
+    assert all(w.end == c.next_after(w.start) for w in map(daily.time_window_for, dkeys))
