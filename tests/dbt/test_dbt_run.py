@@ -334,3 +334,35 @@ def test_dbt_init_starter_project_fails_one_test_by_design(tmp_path, monkeypatch
     (failure,) = result.get_step_failure_events()
     assert re.search(r"test\.starter\.not_null_my_first_dbt_model_id\.\w+: fail",
                      failure.data["error"]["message"])
+
+
+def test_dbt_source_maps_onto_an_upstream_python_asset(shop) -> None:
+    """A translator maps the dbt source onto a Python asset: it runs first and dbt reads it."""
+    from orchestrator_dbt import DbtTranslator
+
+    class SourcesArePython(DbtTranslator):
+        def get_asset_key(self, node):
+            if node.is_source:
+                return AssetKey(node.alias)  # the table's name: raw_events
+            return super().get_asset_key(node)
+
+    @asset
+    def raw_events() -> None:
+        import duckdb
+
+        with duckdb.connect("passing_shop.duckdb") as con:
+            con.execute("create or replace table main.raw_events as select * from (values "
+                        "(10, 1, 'page_view', timestamp '2024-02-01 08:00:00'), "
+                        "(11, 2, 'checkout', timestamp '2024-02-01 09:00:00')) "
+                        "as t(event_id, customer_id, event_type, occurred_at)")
+
+    @dbt_assets(manifest=shop, translator=SourcesArePython())
+    def shop_dbt(context, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    assert dbt_source_specs(shop_dbt)[0].key == AssetKey("raw_events")  # not to be passed
+    result = materialize([raw_events, shop_dbt], resources={"dbt": DbtCliResource(shop)})
+    assert result.success
+    order = [e.step_key for e in result.get_step_success_events()]
+    assert order == ["raw_events", "shop_dbt"]
+    assert _duck(shop, "select count(*), min(event_id) from stg_events") == [(2, 10)]
