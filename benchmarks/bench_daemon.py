@@ -123,7 +123,8 @@ def bench_latency(tmp: Path, n: int, start_method: str) -> dict[str, float]:
     home = tmp / f"home-latency-{start_method}"
     env = dict(os.environ, ORCHESTRATOR_HOME=str(home), TRIGGER_DIR=str(triggers))
     proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "daemon", "-f", str(path),
-                             "--interval", "0.1", "--run-start-method", start_method], env=env, stdout=subprocess.DEVNULL,
+                             "--interval", "0.1", "--run-start-method", start_method],
+                            env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     instance = Instance.from_home(home)
     request_to_start, trigger_to_start = [], []

@@ -17,8 +17,9 @@ hold across daemon restarts). Queued runs start oldest first, higher
 ``orchestrator/priority`` tag first.
 
 How a run's process starts (``start_method``): ``"fork"`` (the default on Linux, while the
-daemon's process has a single thread) forks the daemon, which has the orchestrator imported already, and the child loads the run's code
-location afresh: ~10x faster than ``"spawn"``, which starts a new interpreter
+daemon's process has a single thread) forks the daemon, which has the orchestrator
+imported already, and the child loads the run's definitions file afresh: ~15x faster than
+``"spawn"``, which starts a new interpreter
 (``python -m orchestrator.daemon.worker RUN_ID``). Either way the run gets its own process
 and session; its output goes to ``<home>/logs/runs/<run id>.log``.
 """
