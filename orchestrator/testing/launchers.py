@@ -321,12 +321,15 @@ class LauncherConformance(_RawConformance):
         finally:
             launcher.cleanup(launched.handle)
 
-    def test_reattach_after_orchestrator_restart(self, launcher: Launcher,
-                                                 tmp_path: Path) -> None:
+    @pytest.mark.parametrize("channel", ["file", "stdio"])
+    def test_reattach_after_orchestrator_restart(self, launcher: Launcher, tmp_path: Path,
+                                                 channel: str) -> None:
         """A first orchestrator process launches the work through a pipes session storing
         events in a run store, reads part of the output and dies (``os._exit``); this
         process reattaches with :func:`~orchestrator.pipes.reattach_pipes_session` and
         collects the rest: every message and log line is stored exactly once."""
+        if channel not in self.channels:
+            pytest.skip(f"{type(launcher).__name__} does not support the {channel} channel")
         from ..instance import Instance
         from ..pipes import reattach_pipes_session
 
@@ -356,6 +359,7 @@ class LauncherConformance(_RawConformance):
             from orchestrator.events import RunRecord
             from orchestrator.instance import Instance
             from orchestrator.pipes import open_pipes_session
+            from orchestrator.testing.launchers import _reader
             from orchestrator.testing.pipes import PipesTestContext
             instance = Instance.get()
             instance.run_storage.add_run(RunRecord({run_id!r}, "__test_job"))
@@ -363,7 +367,7 @@ class LauncherConformance(_RawConformance):
             spec = pickle.loads({pickle_dumps(spec)!r})
             ctx = PipesTestContext("conformance", run_id={run_id!r},
                                    storage=instance.run_storage)
-            session_cm = open_pipes_session(ctx)
+            session_cm = open_pipes_session(ctx, message_reader=_reader({channel!r}))
             session = session_cm.__enter__()
             session.launch(launcher, spec)
             deadline = time.time() + {self.timeout}

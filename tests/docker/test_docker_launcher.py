@@ -97,6 +97,11 @@ def test_options_env_workdir_user_volume_network_limits(launcher, docker_client,
     assert inspected["Init"] is True
 
 
+def test_no_command_runs_the_images_own(launcher, docker_images):
+    status, _, handle = run(launcher, spec(docker_images.python, []))  # CMD ["python3"]
+    assert status.succeeded
+
+
 def test_exit_code_and_stderr(launcher, docker_images):
     status, lines, _ = run(launcher, spec(docker_images.busybox,
                                           ["sh", "-c", "echo out; echo bad >&2; exit 4"]))
