@@ -116,4 +116,4 @@ def test_template_own_tests_pass(installed) -> None:
         source,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "28 passed" in result.stdout  # 5 notify tests + 23 of the detached launcher
+    assert "29 passed" in result.stdout  # 5 notify tests + 24 of the detached launcher
