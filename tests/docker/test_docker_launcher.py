@@ -98,7 +98,7 @@ def test_options_env_workdir_user_volume_network_limits(launcher, docker_client,
 
 
 def test_no_command_runs_the_images_own(launcher, docker_images):
-    status, _, handle = run(launcher, spec(docker_images.python, []))  # CMD ["python3"]
+    status, _, _ = run(launcher, spec(docker_images.python, []))  # CMD ["python3"]
     assert status.succeeded
 
 
