@@ -33,6 +33,21 @@ from orchestrator.errors import PipesError
 
 __all__ = ["PipesDockerClient"]
 
+#: ``container_kwargs`` keys (Dagster's, for ``containers.create``) that are launcher options.
+_AS_OPTIONS = {"volumes": "volumes", "working_dir": "working_dir", "user": "user",
+               "network": "network", "network_mode": "network", "mem_limit": "mem_limit",
+               "entrypoint": "entrypoint", "name": "name", "init": "init"}
+
+
+def _env_dict(value: Any) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    out = {}
+    for item in value or ():
+        key, _, val = str(item).partition("=")
+        out[key] = val
+    return out
+
 
 class PipesDockerClient:
     """A resource that runs images as containers speaking the pipes protocol.
@@ -95,7 +110,10 @@ class PipesDockerClient:
 
         ``protocol_aware=False`` declares a program that does not speak the protocol: its
         exit code decides and the selected assets are materialized implicitly.
-        ``container_kwargs`` go to Docker's host config as they are (e.g. ``shm_size``).
+        ``container_kwargs`` (Dagster's name): ``volumes``, ``working_dir``, ``user``,
+        ``network``, ``mem_limit``, ``entrypoint``, ``name`` and ``environment`` are taken as
+        the options of the same meaning; other keys go to Docker's host config as they are
+        (``shm_size``, ``devices``, ``cap_add``...).
         Interrupting the run stops the container (SIGTERM, then SIGKILL after the grace
         period) and removes it.
         """
@@ -118,13 +136,24 @@ class PipesDockerClient:
                              f"one shell string or None (the image's CMD), got "
                              f"{command!r:.200}")
         options: dict[str, Any] = dict(self.defaults)
+        extra_env: dict[str, str] = {}
+        host_kwargs: dict[str, Any] = {}
+        for key, value in dict(container_kwargs or {}).items():
+            # Dagster's container_kwargs go to containers.create(); take the ones that are
+            # launcher options as such, the rest to the host config
+            if key in _AS_OPTIONS:
+                options[_AS_OPTIONS[key]] = value
+            elif key == "environment":
+                extra_env.update(_env_dict(value))
+            else:
+                host_kwargs[key] = value
         given = {"image": image, "volumes": volumes, "working_dir": working_dir, "user": user,
                  "network": network, "mem_limit": mem_limit, "cpus": cpus,
                  "registry": registry or self.registry,
                  "pull_policy": pull_policy or options.get("pull_policy") or self.pull_policy,
                  "keep_on_failure": self.keep_on_failure if keep_on_failure is None
                  else keep_on_failure,
-                 "container_kwargs": dict(container_kwargs) if container_kwargs else None}
+                 "container_kwargs": host_kwargs or None}
         options.update({k: v for k, v in given.items() if v is not None})
         grace = self.termination_grace_period if termination_grace_period is None else \
             termination_grace_period
@@ -135,7 +164,8 @@ class PipesDockerClient:
                 or PipesEnvContextInjector(),
                 message_reader=message_reader or self.message_reader,
                 line_parser=line_parser or self.line_parser) as session:
-            spec = LaunchSpec(command=argv or [], env={**self.env, **dict(env or {})},
+            spec = LaunchSpec(command=argv or [],
+                              env={**self.env, **extra_env, **dict(env or {})},
                               options=options)
             session.launch(launcher, spec)
             session.wait(grace)

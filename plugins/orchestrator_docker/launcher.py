@@ -383,7 +383,10 @@ class DockerLauncher(Launcher):
     def _create_error(self, image: str, binds: Mapping[str, Any], exc: Exception) -> LauncherError:
         text = str(getattr(exc, "explanation", None) or exc)
         hint = "check the options (volumes, user, network, limits)"
-        if "bind source path does not exist" in text or "invalid mount" in text:
+        if isinstance(exc, TypeError):
+            hint = ("a container_kwargs key is not a Docker host-config setting; see "
+                    "docker.api.APIClient.create_host_config for the accepted names")
+        elif "bind source path does not exist" in text or "invalid mount" in text:
             hint = (f"a volume's host path does not exist on the Docker host; fix "
                     f"options['volumes'] (mounts: {list(binds)})")
         elif "network" in text and "not found" in text:

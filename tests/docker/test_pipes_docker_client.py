@@ -131,3 +131,32 @@ def test_stopping_the_run_stops_and_removes_the_container(docker_images, docker_
             proc.kill()
     assert proc.returncode != 0
     assert docker_client.containers.list(all=True, filters={"label": label}) == [], out
+
+
+def test_dagster_style_container_kwargs(docker_images, tmp_home, tmp_path):
+    (tmp_path / "in.txt").write_text("mounted\n")
+    client = _client()
+
+    @asset
+    def kwargs_asset(context):
+        return client.run(
+            context=context, image=docker_images.busybox, protocol_aware=False,
+            command=["sh", "-c", "cat /in/in.txt; echo $COLOR; pwd"],
+            container_kwargs={"volumes": {str(tmp_path): {"bind": "/in", "mode": "ro"}},
+                              "environment": ["COLOR=blue"], "working_dir": "/in",
+                              "shm_size": "16m"},
+        ).get_results()
+
+    result = materialize([kwargs_asset])
+    assert result.success
+    logs = _logs(result)
+    assert ["mounted", "blue", "/in"] == [m for m in logs if m in ("mounted", "blue", "/in")]
+
+    @asset
+    def bad_kwargs(context):
+        return client.run(context=context, image=docker_images.busybox, command=["true"],
+                          container_kwargs={"not_a_setting": 1}).get_results()
+
+    failed = materialize([bad_kwargs], raise_on_error=False)
+    [failure] = failed.get_step_failure_events()
+    assert "not a Docker host-config setting" in failure.data["error"]["message"]
