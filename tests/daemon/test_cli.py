@@ -112,3 +112,17 @@ def test_backfill_commands_and_partitions_view(env, wait_for):
     assert json.loads(out)["partitions"] == [
         {"partition": k, "status": "MATERIALIZED"}
         for k in ("2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04")]
+
+
+def test_tag_limit_option_parsing():
+    import click
+
+    from orchestrator.cli.daemon_cmd import _parse_tag_limit
+
+    assert _parse_tag_limit("team:3") == {"key": "team", "limit": 3}
+    assert _parse_tag_limit("database=warehouse:1") == {"key": "database",
+                                                        "value": "warehouse", "limit": 1}
+    assert _parse_tag_limit("tenant=*:2") == {"key": "tenant", "limit": 2, "value": {
+        "applyLimitPerUniqueValue": True}}
+    with pytest.raises(click.BadParameter, match="expected KEY:N"):
+        _parse_tag_limit("team")
