@@ -65,6 +65,15 @@ def _rows(kind: str, args: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def daemon_status(storage: Any) -> dict[str, Any]:
+    """``{"running": bool, "pid", "host", "last_heartbeat_seconds_ago"}`` from the heartbeat
+    the daemon writes every iteration (fresh: under 30 s)."""
+    hb = storage.kv_get("daemon", "heartbeat") or {}
+    ago = time.time() - float(hb["ts"]) if hb.get("ts") is not None else None
+    return {"running": ago is not None and ago < 30, "pid": hb.get("pid"),
+            "host": hb.get("host"), "last_heartbeat_seconds_ago": ago}
+
+
 def _print_rows(kind: str, rows: list[dict[str, Any]]) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -143,8 +152,12 @@ def _group(kind: str) -> click.Group:
         rows = _rows(kind, pop_location_args(kwargs))
         if as_json:
             echo_json(rows)
-        else:
-            _print_rows(kind, rows)
+            return
+        _print_rows(kind, rows)
+        status = daemon_status(get_instance().run_storage)
+        if not status["running"] and any(r["status"] == "RUNNING" for r in rows):
+            click.echo(f"note: no daemon is running on this instance, so running {kind}s are "
+                       f"not evaluated; start one with `orchestrator daemon`", err=True)
 
     @group.command(name="start")
     @click.argument("name")

@@ -126,3 +126,19 @@ def test_tag_limit_option_parsing():
         "applyLimitPerUniqueValue": True}}
     with pytest.raises(click.BadParameter, match="expected KEY:N"):
         _parse_tag_limit("team")
+
+
+def test_list_warns_when_no_daemon_runs(env):
+    invoke, tmp_path = env
+    invoke("sensor", "start", "counter")
+    res = invoke("sensor", "list")
+    assert "no daemon is running" in res.output
+    from orchestrator.cli.schedule_cmd import daemon_status
+
+    with Instance.from_home(tmp_path / "home") as inst:
+        assert daemon_status(inst.run_storage)["running"] is False
+        import time
+
+        inst.run_storage.kv_set("daemon", "heartbeat", {"pid": 1, "host": "h",
+                                                        "ts": time.time()})
+    assert "no daemon is running" not in invoke("sensor", "list").output

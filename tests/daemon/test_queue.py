@@ -157,3 +157,31 @@ defs = Definitions(assets=[version], jobs=[j])
     assert pickle.loads((instance.storage_dir / "version").read_bytes()) == "v2"
     with pytest.raises(DefinitionError, match="'fork' or 'spawn'"):
         RunQueue(instance, start_method="thread")
+
+
+def test_worker_runs_the_requested_subset_of_an_asset_job(instance, write_defs):
+    origin = write_defs("""
+@asset
+def first():
+    return 1
+
+@asset
+def second(first):
+    return first + 1
+
+both = define_asset_job("both", selection=[first, second], tags={"team": "t"})
+defs = Definitions(assets=[first, second], jobs=[both])
+""")
+    run, _ = submit_run(instance, job_name="both", code_location=origin.pointer,
+                        asset_selection=["first"])
+    result = execute_queued_run(instance, run.run_id)
+    assert result.success
+    done = instance.run_storage.get_run(run.run_id)
+    assert done.asset_selection == ["first"] and done.tags["team"] == "t"
+    from orchestrator import AssetKey
+
+    assert instance.run_storage.get_latest_materialization(AssetKey("first")) is not None
+    assert instance.run_storage.get_latest_materialization(AssetKey("second")) is None
+    gone, _ = submit_run(instance, job_name="removed", code_location=origin.pointer)
+    with pytest.raises(DefinitionError, match="job 'removed' is not in its code location"):
+        execute_queued_run(instance, gone.run_id)
