@@ -6,6 +6,8 @@
     $ orchestrator runs show RUN_ID [--json] [--follow]
     $ orchestrator runs reexecute RUN_ID --from-failure     # code from the run's record
     $ orchestrator runs cancel RUN_ID
+    $ orchestrator runs list --orphaned       # STARTED runs whose process is gone
+    $ orchestrator runs resume RUN_ID         # finish such a run in this process
 
 Run ids may be abbreviated to a unique prefix (as printed by ``runs list``).
 """
@@ -76,16 +78,24 @@ def find_run(instance: Any, run_id: str) -> Any:
               help="Only runs with this tag (repeatable).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many runs, newest first.")
+@click.option("--orphaned", is_flag=True,
+              help="Only unfinished runs whose process is gone (resume them with `runs "
+                   "resume`, or mark them with `runs cancel`).")
 @json_option
 def list_runs(statuses: tuple[str, ...], job_name: str | None, tags: tuple[str, ...],
-              limit: int, as_json: bool) -> None:
+              limit: int, orphaned: bool, as_json: bool) -> None:
     """List runs, newest first."""
     from orchestrator.events import RunStatus
 
     instance = get_instance()
     records = instance.run_storage.get_runs(
         statuses=[RunStatus(s.upper()) for s in statuses] or None, job_name=job_name,
-        tags=parse_tags(tags) or None, limit=limit)
+        tags=parse_tags(tags) or None, limit=None if orphaned else limit)
+    if orphaned:
+        from orchestrator.execution.resume import orphaned_runs
+
+        ids = {r.run_id for r in orphaned_runs(instance)}
+        records = [r for r in records if r.run_id in ids][:limit]
     if as_json:
         echo_json([r.to_dict() for r in records])
         return
@@ -275,3 +285,37 @@ def cancel(run_id: str, wait: bool, timeout: float, force: bool) -> None:
                    f"pid {pid}); check it with `orchestrator runs show {run.run_id}`", err=True)
         raise SystemExit(1)
     click.echo(f"Run {run.run_id} {final.status.value}.")
+
+
+# -- resume ---------------------------------------------------------------------------------
+@runs.command(name="resume")
+@click.argument("run_id")
+@click.option("--force", is_flag=True,
+              help="Resume a started run that records no process (make sure nothing runs it).")
+@click.option("--grace-period", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds between SIGTERM and SIGKILL for reattached external work when "
+                   "this command is interrupted.")
+@json_option
+@location_options
+@click.pass_context
+def resume(ctx: click.Context, run_id: str, force: bool, grace_period: float, as_json: bool,
+           **kwargs: Any) -> None:
+    """Finish RUN_ID after the process executing it died: collect its still-running
+    external work, then run the rest of its plan (code from the run's record, or -f/-m/-w)."""
+    from orchestrator.execution.resume import job_from_definitions, resume_run
+
+    from ._common import load_one
+
+    instance = get_instance()
+    run = find_run(instance, run_id)
+    loc = pop_location_args(kwargs)
+    job = None
+    if any(loc[k] for k in ("python_file", "module_name", "workspace")):
+        job = job_from_definitions(load_one(loc)[1], run)
+
+    def go(**extra: Any) -> Any:
+        return resume_run(extra["instance"], run.run_id, job, force=force,
+                          termination_grace_period=grace_period,
+                          log_level=extra["log_level"], extra_sinks=extra["extra_sinks"])
+
+    execute_and_report(ctx, go, as_json=as_json, what=f"resume {run.run_id[:8]}")
