@@ -366,3 +366,18 @@ def test_dbt_source_maps_onto_an_upstream_python_asset(shop) -> None:
     order = [e.step_key for e in result.get_step_success_events()]
     assert order == ["raw_events", "shop_dbt"]
     assert _duck(shop, "select count(*), min(event_id) from stg_events") == [(2, 10)]
+
+
+def test_run_then_test_in_one_function(shop) -> None:
+    @dbt_assets(manifest=shop)
+    def two_steps(context, dbt: DbtCliResource):
+        yield from dbt.cli(["seed"], context=context).stream()
+        yield from dbt.cli(["run"], context=context).stream()
+        yield from dbt.cli(["snapshot"], context=context).stream()
+        yield from dbt.cli(["test"], context=context).stream()
+
+    result = materialize([two_steps, *dbt_source_specs(two_steps)],
+                         resources={"dbt": DbtCliResource(shop)})
+    assert result.success
+    assert len(_materialized(result)) == 11
+    assert len(_checks(result)) == 18
