@@ -44,6 +44,7 @@ SENSOR_TAG = "orchestrator/sensor"
 RUN_KEY_TAG = "orchestrator/run_key"
 TICK_TAG = "orchestrator/tick"
 SCHEDULED_TIME_TAG = "orchestrator/scheduled_execution_time"
+RECOVER_INTERVAL = 10.0  # seconds between checks for runs whose process is gone
 
 
 def run_id_for(*parts: str) -> str:
@@ -167,7 +168,7 @@ class Daemon:
         self._next_fire: dict[str, float] = {}
         self._statuses: dict[str, str] | None = None
         self._stop = threading.Event()
-        self._recovered = False
+        self._last_recover: float | None = None
         seen: dict[str, str] = {}
         for loc in self.locations:
             for inst in list(loc.defs.schedules) + list(loc.defs.sensors):
@@ -208,8 +209,10 @@ class Daemon:
         """One iteration: schedules, sensors, backfills, then the queue."""
         summary = DaemonTickSummary()
         now = self.clock()
-        if not self._recovered and self.run_queue:
-            self._recovered = True
+        if self.run_queue and (self._last_recover is None or
+                               now - self._last_recover >= RECOVER_INTERVAL):
+            # runs whose process died unseen (started by an earlier daemon, killed -9, OOM)
+            self._last_recover = now
             for rid in self.queue.recover():
                 summary.errors.append(f"run {rid}: process gone; marked failed")
         if self.reload_interval is not None and now - self._last_reload_check >= \

@@ -185,3 +185,26 @@ defs = Definitions(assets=[first, second], jobs=[both])
     gone, _ = submit_run(instance, job_name="removed", code_location=origin.pointer)
     with pytest.raises(DefinitionError, match="job 'removed' is not in its code location"):
         execute_queued_run(instance, gone.run_id)
+
+
+def test_daemon_notices_runs_whose_process_dies_later(instance, write_defs):
+    from orchestrator.daemon import Daemon, ManualClock
+
+    origin = write_defs("defs = Definitions()")
+    clock = ManualClock("2024-01-01T00:00:00Z")
+    daemon = Daemon.for_origins(instance, [origin], clock=clock)
+    daemon.tick()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    run, _ = submit_run(instance, job_name="j", code_location=None,
+                        tags={"orchestrator/pid": str(proc.pid),
+                              "orchestrator/host": __import__("socket").gethostname()})
+    instance.run_storage.update_run(run.run_id, status=RunStatus.STARTED)
+    clock.advance(seconds=11)
+    daemon.tick()
+    assert status(instance, run.run_id) is RunStatus.STARTED  # alive: left alone
+    proc.kill()
+    proc.wait()
+    clock.advance(seconds=11)
+    summary = daemon.tick()
+    assert status(instance, run.run_id) is RunStatus.FAILURE
+    assert any(run.run_id in e for e in summary.errors)
