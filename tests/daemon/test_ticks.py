@@ -336,3 +336,35 @@ def test_tick_history_keeps_the_newest_100(instance):
     assert len(ticks) == 100 and ticks[0] == {"id": "149", "status": "SKIPPED"}
     assert [t["id"] for t in ticks[1:3]] == ["148", "147"] and ticks[-1]["id"] == "50"
     assert store.ticks("loc:s", limit=2)[1]["id"] == "148"
+
+
+OP_JOB = """
+@op(config_schema={"n": int})
+def emit(context):
+    return context.op_config["n"]
+
+@job
+def ops_job():
+    emit()
+
+@schedule(job=ops_job, cron_schedule="0 * * * *", default_status=DefaultScheduleStatus.RUNNING)
+def hourly_ops(context):
+    return RunRequest(run_config={"ops": {"emit": {"config": {"n": context.scheduled_execution_time.hour}}}})
+
+defs = Definitions(jobs=[ops_job], schedules=[hourly_ops])
+"""
+
+
+def test_op_job_schedule_runs_through_the_worker(instance, write_defs, make_daemon):
+    from orchestrator.daemon.worker import execute_queued_run
+
+    clock = ManualClock("2024-01-01T06:30:00Z")
+    d = make_daemon(write_defs(OP_JOB), clock)
+    d.tick()
+    clock.advance(minutes=31)
+    d.tick()
+    (run,) = runs_of(instance, "hourly_ops")
+    assert run.asset_selection is None and run.run_config == {"ops": {"emit": {"config": {
+        "n": 7}}}}
+    result = execute_queued_run(instance, run.run_id)
+    assert result.success and result.output_for_node("emit") == 7
