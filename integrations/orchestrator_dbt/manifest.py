@@ -54,6 +54,7 @@ ASSET_RESOURCE_TYPES = ("model", "seed", "snapshot")
 _CACHE_FORMAT = "orchestrator-dbt-index-3"
 _SCHEMA_RE = re.compile(r"/manifest/v(\d+)\.json$")
 _SOURCE_CALL_RE = re.compile(r"""source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)""")
+_REF_CALL_RE = re.compile(r"""\bref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)""")
 
 
 class DbtColumn(NamedTuple):
@@ -720,6 +721,13 @@ def _data_test(
             match = _SOURCE_CALL_RE.search(model_arg) if isinstance(model_arg, str) else None
             if match is not None:
                 attached = source_ids.get((match.group(1), match.group(2)))
+            if attached is None and isinstance(model_arg, str):
+                # manifests before dbt 1.5 have no attached_node: read ref('name') instead
+                ref = _REF_CALL_RE.search(model_arg)
+                if ref is not None:
+                    name = ref.group(2) or ref.group(1)
+                    named = [d for d in deps if d in nodes and nodes[d].name == name]
+                    attached = named[0] if len(named) == 1 else None
             if attached is None:
                 in_sources = [d for d in deps if d in sources]
                 in_nodes = [d for d in deps if d in nodes]
