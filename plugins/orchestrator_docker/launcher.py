@@ -531,14 +531,25 @@ class DockerLauncher(Launcher):
             return self._status(handle)
         except APIError:
             pass  # not running any more
-        status = self.wait(handle, grace_period)
+        status = self._wait_stopped(handle, grace_period)
         if status.state == "running":
             try:
                 api.kill(cid, signal="SIGKILL")
             except (NotFound, APIError):
                 pass
-            status = self.wait(handle, 30.0)
+            status = self._wait_stopped(handle, 30.0)
         return status
+
+    def _wait_stopped(self, handle: Handle, timeout: float) -> LaunchStatus:
+        """Poll the container's state until it stopped (no log followers needed)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            status = self._status(handle)
+            if status.state != "running" or time.monotonic() >= deadline:
+                return status
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.1)
 
     @staticmethod
     def _remove(api: Any, cid: str) -> None:
@@ -590,10 +601,7 @@ class DockerLauncher(Launcher):
             raise LauncherError(
                 f"docker launcher cannot reattach to {handle!r:.200}: not a docker handle "
                 f"(needs launcher='docker' and container_id); use the launcher named in it")
-        status = self._status(handle)
-        if status.state != "unknown":
-            self._ensure_followers(handle)
-        return status
+        return self._status(handle)  # logs are followed again on the first read or wait
 
 
 def _open_up(directory: str) -> None:

@@ -4,6 +4,7 @@ stopped (``terminate_orphaned_launches``), or collected (``reattach_pipes_sessio
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -55,3 +56,7 @@ def test_orphaned_container_is_stopped_and_removed(docker_client, docker_images,
     assert any("stopped external work" in e.message for e in events)
     # a second call finds nothing left to stop
     assert terminate_orphaned_launches(instance, "orphan-run", grace_period=1) == []
+    # what the crashed process left on disk (its session directory) is the test's to remove
+    for e in events:
+        if e.event_type.value == "EXTERNAL_LAUNCHED":
+            shutil.rmtree(e.data["session"]["session_dir"], ignore_errors=True)
