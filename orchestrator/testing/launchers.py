@@ -380,8 +380,14 @@ class LauncherConformance(_RawConformance):
                 sys.exit("the work never printed its first part")
             os._exit(0)  # the orchestrator dies: no close, no cleanup
         """
+        # the child imports what this process can (the launcher's module too); the directory
+        # holding the orchestrator comes first, so that a test folder named like a package
+        # (tests/pipes_client) on sys.path cannot shadow the real one
+        import orchestrator
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(orchestrator.__file__)))
         env = dict(os.environ, ORCHESTRATOR_HOME=str(home),
-                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+                   PYTHONPATH=os.pathsep.join([root, *(p for p in sys.path if p)]))
         proc = subprocess.run([sys.executable, "-c", textwrap.dedent(first)], env=env,
                               capture_output=True, text=True, timeout=self.timeout * 2,
                               check=False)
