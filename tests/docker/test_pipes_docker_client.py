@@ -160,3 +160,42 @@ def test_dagster_style_container_kwargs(docker_images, tmp_home, tmp_path):
     failed = materialize([bad_kwargs], raise_on_error=False)
     [failure] = failed.get_step_failure_events()
     assert "not a Docker host-config setting" in failure.data["error"]["message"]
+
+
+def test_client_baked_into_the_image_with_the_log_stream(docker_images, docker_client,
+                                                         tmp_home, tmp_path):
+    """The set-up docs/backends/docker.md gives for remote engines: the Dockerfile lines of
+    the page, no bind mount at all (context in the environment, messages in the log
+    stream, mount_pipes_client=False)."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    page = (repo / "docs" / "backends" / "docker.md").read_text()
+    [dockerfile] = re.findall(r"```dockerfile\n(.*?)```", page, re.DOTALL)
+    for pkg in ("pipes_client", "pipes_protocol"):
+        shutil.copytree(repo / pkg, tmp_path / pkg,
+                        ignore=shutil.ignore_patterns("__pycache__", "node"))
+    (tmp_path / "Dockerfile").write_text(f"FROM {docker_images.python}\n{dockerfile}")
+    tag = f"orchestrator-test/pipes-baked:{os.getpid()}"
+    docker_client.images.build(path=str(tmp_path), tag=tag, rm=True)
+    try:
+        client = _client(message_reader=PipesStdioMessageReader(),
+                         defaults={"mount_pipes_client": False})
+
+        @asset
+        def baked(context):
+            check = "print('bind mounts:', sum(' /opt/orchestrator' in ln or ' /tmp/' in ln " \
+                    "for ln in open('/proc/self/mountinfo')))\n"
+            return client.run(context=context, image=tag,
+                              command=["python3", "-c", check + SCRIPT],
+                              extras={"limit": 3}).get_results()
+
+        result = materialize([baked])
+        assert result.success
+        [mat] = result.asset_materializations_for_node("baked")
+        assert mat.data["metadata"]["rows"]["raw_value"] == 6
+        assert "bind mounts: 0" in _logs(result)
+    finally:
+        docker_client.images.remove(tag, force=True)
