@@ -145,11 +145,15 @@ class DockerLauncher(Launcher):
         self._lock = threading.Lock()
         #: the last lines of recently cleaned-up launches, for failure reports
         self._recent: OrderedDict[str, dict[str, list[str]]] = OrderedDict()
+        self._pid = os.getpid()
 
     # -- the engine ------------------------------------------------------------------------
     def _api(self, base_url: str | None = None) -> Any:
         """The low-level ``docker.APIClient`` for *base_url* (created and pinged once)."""
         base_url = base_url if base_url is not None else self.base_url
+        if self._pid != os.getpid():  # a forked child: the parent's sockets are not ours
+            self._clients, self._followers, self._tails = {}, {}, {}
+            self._pid = os.getpid()
         client = self._clients.get(base_url)
         if client is not None:
             return client.api
