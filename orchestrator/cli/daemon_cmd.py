@@ -45,6 +45,10 @@ def _options(func: Any) -> Any:
                      help="At most N runs in progress with this tag (KEY=*:N: N per value)."),
         click.option("--max-catchup-ticks", default=5, show_default=True, type=int,
                      help="Missed schedule ticks run after downtime (older ones are skipped)."),
+        click.option("--sensor-workers", default=4, show_default=True, type=int,
+                     help="Sensors evaluated at the same time (in threads)."),
+        click.option("--sensor-timeout", default=60.0, show_default=True, type=float,
+                     help="Seconds a sensor may take; a slower one records a FAILURE tick."),
         click.option("--run-start-method", type=click.Choice(["fork", "spawn"]), default=None,
                      help="How a run's process starts: fork the daemon (fast; default on "
                           "Linux) or spawn a new interpreter."),
@@ -59,6 +63,8 @@ def _options(func: Any) -> Any:
 def _run(interval: float, max_concurrent_runs: int, tag_limits: tuple[str, ...],
          max_catchup_ticks: int, iterations: int | None, kwargs: dict[str, Any]) -> None:
     start_method = kwargs.pop("run_start_method", None)
+    sensor_workers = kwargs.pop("sensor_workers", 4)
+    sensor_timeout = kwargs.pop("sensor_timeout", 60.0)
     from orchestrator.daemon import Daemon, LoadedLocation
 
     instance = get_instance()
@@ -66,7 +72,8 @@ def _run(interval: float, max_concurrent_runs: int, tag_limits: tuple[str, ...],
                  for o, d in load_all(pop_location_args(kwargs))]
     d = Daemon(instance, locations, interval=interval, max_concurrent_runs=max_concurrent_runs,
                tag_concurrency_limits=[_parse_tag_limit(t) for t in tag_limits],
-               max_catchup_ticks=max_catchup_ticks, start_method=start_method)
+               max_catchup_ticks=max_catchup_ticks, start_method=start_method,
+               sensor_workers=sensor_workers, sensor_timeout=sensor_timeout)
     d.check_no_other_daemon()
     n_sched = sum(len(loc.defs.schedules) for loc in locations)
     n_sens = sum(len(loc.defs.sensors) for loc in locations)

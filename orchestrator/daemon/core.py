@@ -143,8 +143,8 @@ class Daemon:
                  tag_concurrency_limits: Sequence[Any] | None = None,
                  max_catchup_ticks: int = 5, interval: float = 1.0, launch: bool = True,
                  python: str | None = None, run_queue: bool = True,
-                 start_method: str | None = None, reload_interval: float | None = 2.0
-                 ) -> None:
+                 start_method: str | None = None, reload_interval: float | None = 2.0,
+                 sensor_workers: int = 4, sensor_timeout: float | None = 60.0) -> None:
         from .clock import system_clock
 
         if not isinstance(max_catchup_ticks, int) or max_catchup_ticks < 0:
@@ -162,6 +162,9 @@ class Daemon:
                               launch=launch, start_method=start_method)
         self.run_queue = run_queue  # False: submit runs but leave them QUEUED (tests, dry runs)
         self.reload_interval = reload_interval
+        self.sensor_workers = sensor_workers
+        self.sensor_timeout = sensor_timeout
+        self._busy: dict[str, threading.Thread] = {}
         self._mtimes = {loc.name: loc.source_mtime() for loc in self.locations}
         self._last_reload_check = self.clock()
         self._states: dict[str, dict[str, Any]] = {}
@@ -227,6 +230,7 @@ class Daemon:
                 self._states.pop(iid, None)
                 self._next_fire.pop(iid, None)
         self._statuses = statuses
+        due_sensors: list[tuple[Any, ...]] = []
         for loc, inst in self.instigators():
             iid = instigator_id(loc.name, inst.name)
             if not self.is_running(iid, inst, statuses):
@@ -235,10 +239,18 @@ class Daemon:
                 if inst.kind == "schedule":
                     self._schedule(loc, inst, iid, now, summary)
                 else:
-                    self._sensor(loc, inst, iid, now, summary)
+                    prepared = self._sensor_prepare(inst, iid, now)
+                    if prepared is not None:
+                        due_sensors.append((loc, inst, iid, prepared))
             except Exception as exc:  # noqa: BLE001 - one bad instigator never stops the rest
                 logger.exception("evaluating %s failed", iid)
                 summary.errors.append(f"{iid}: {type(exc).__name__}: {exc}")
+        if due_sensors:
+            try:
+                self._evaluate_sensors(due_sensors, now, summary)
+            except Exception as exc:  # noqa: BLE001
+                logger.exception("evaluating sensors failed")
+                summary.errors.append(f"sensors: {type(exc).__name__}: {exc}")
         try:
             from ..backfill import process_backfills
 
@@ -353,28 +365,77 @@ class Daemon:
         summary.ticks.append({"instigator": iid, **tick})
 
     # -- sensors --------------------------------------------------------------------------
-    def _sensor(self, loc: LoadedLocation, sensor: Any, iid: str, now: float,
-                summary: DaemonTickSummary) -> None:
+    def _sensor_prepare(self, sensor: Any, iid: str, now: float) -> tuple[Any, ...] | None:
+        """(context, state, pending tick) when the sensor is due, else None."""
         from ..schedules.definitions import SensorEvaluationContext
 
+        busy = self._busy.get(iid)
+        if busy is not None:
+            if busy.is_alive():
+                return None  # an evaluation that timed out is still running
+            del self._busy[iid]
         nxt = self._next_fire.get(iid)
         if nxt is not None and nxt > now:
-            return
+            return None
         st = self._state(iid)
         last_eval = st.get("last_eval")
         if last_eval is not None and now - last_eval < sensor.minimum_interval_seconds:
             self._next_fire[iid] = last_eval + sensor.minimum_interval_seconds
-            return
+            return None
         pending = st.get("pending_tick")
         if pending is None:  # mark the tick first: a crash mid-tick re-uses its id
             pending = st["pending_tick"] = {"id": f"{int(now * 1000)}", "timestamp": now}
             self._save(iid, st)
-        tick: dict[str, Any] = {"id": pending["id"], "timestamp": now, "evaluated_at": now,
-                                "run_ids": [], "status": TickStatus.STARTED.value}
         ctx = SensorEvaluationContext(self.instance, st.get("cursor"), last_eval,
                                       st.get("last_run_key"), sensor.name, evaluation_time=now)
+        return ctx, st, pending
+
+    def _evaluate_sensors(self, due: list[tuple[Any, ...]], now: float,
+                          summary: DaemonTickSummary) -> None:
+        """Evaluate due sensors, up to ``sensor_workers`` at once, each within
+        ``sensor_timeout`` seconds; then record their ticks in order."""
+        outcomes: dict[str, tuple[str, Any]] = {}
+        if self.sensor_workers <= 1 and self.sensor_timeout is None:
+            for loc, sensor, iid, (ctx, _st, _p) in due:
+                try:
+                    outcomes[iid] = ("ok", sensor.evaluate_tick(ctx))
+                except Exception as exc:  # noqa: BLE001
+                    outcomes[iid] = ("error", exc)
+        else:
+            width = max(1, self.sensor_workers)
+            for i in range(0, len(due), width):
+                batch = due[i:i + width]
+                threads = []
+                for _loc, sensor, iid, (ctx, _st, _p) in batch:
+                    th = threading.Thread(target=_evaluate_into,
+                                          args=(sensor, ctx, outcomes, iid),
+                                          name=f"sensor {iid}", daemon=True)
+                    th.start()
+                    threads.append((iid, th))
+                deadline = time.monotonic() + (self.sensor_timeout or 1e9)
+                for iid, th in threads:
+                    th.join(max(0.0, deadline - time.monotonic()))
+                    if th.is_alive():
+                        self._busy[iid] = th
+                        outcomes[iid] = ("timeout", None)
+        for loc, sensor, iid, (_ctx, st, pending) in due:
+            self._sensor_finish(loc, sensor, iid, now, st, pending, outcomes[iid], summary)
+
+    def _sensor_finish(self, loc: LoadedLocation, sensor: Any, iid: str, now: float,
+                       st: dict[str, Any], pending: dict[str, Any], outcome: tuple[str, Any],
+                       summary: DaemonTickSummary) -> None:
+        tick: dict[str, Any] = {"id": pending["id"], "timestamp": now, "evaluated_at": now,
+                                "run_ids": [], "status": TickStatus.STARTED.value}
         try:
-            result = sensor.evaluate_tick(ctx)
+            kind, value = outcome
+            if kind == "error":
+                raise value
+            if kind == "timeout":
+                raise OrchestratorError(
+                    f"sensor '{sensor.name}' did not return within {self.sensor_timeout:g} s; "
+                    f"it is not evaluated again until that evaluation ends (make it faster, "
+                    f"or raise the daemon's sensor timeout)")
+            result = value
             for i, req in enumerate(result.run_requests):
                 key = req.run_key or f"tick:{pending['id']}:{i}"
                 rid = self._submit(loc, sensor, req,
@@ -503,6 +564,13 @@ class Daemon:
             if max_iterations is not None and n >= max_iterations:
                 break
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+
+
+def _evaluate_into(sensor: Any, ctx: Any, out: dict[str, tuple[str, Any]], iid: str) -> None:
+    try:
+        out[iid] = ("ok", sensor.evaluate_tick(ctx))
+    except Exception as exc:  # noqa: BLE001 - reported on the tick
+        out[iid] = ("error", exc)
 
 
 def _error(exc: BaseException) -> dict[str, Any]:

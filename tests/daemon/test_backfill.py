@@ -194,8 +194,10 @@ def test_cancel_stops_started_runs(instance, write_defs, make_daemon, wait_for):
     started = [r for r in backfill_runs(instance, bf.backfill_id)
                if r.status is not RunStatus.QUEUED]
     assert len(started) == 2  # the instance-wide limit holds the other two back
-    wait_for(lambda: all(instance.run_storage.get_run(r.run_id).status is RunStatus.STARTED
-                         for r in started), timeout=60)
+    from orchestrator.events import EventType
+
+    wait_for(lambda: all(instance.run_storage.get_events(r.run_id, event_types=[
+        EventType.STEP_START]) for r in started), timeout=60)  # both steps are sleeping
     rec = cancel_backfill(instance, bf.backfill_id)
     assert rec.status == BackfillStatus.CANCELING
     wait_for(lambda: (daemon.tick(), get_backfill(instance, bf.backfill_id).status ==

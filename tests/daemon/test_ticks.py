@@ -368,3 +368,62 @@ def test_op_job_schedule_runs_through_the_worker(instance, write_defs, make_daem
         "n": 7}}}}
     result = execute_queued_run(instance, run.run_id)
     assert result.success and result.output_for_node("emit") == 7
+
+
+SLOW_SENSORS = """
+import os, threading, time
+BARRIER = threading.Barrier(2, timeout=20)
+
+@asset
+def a():
+    return 1
+
+j = define_asset_job("j", selection=[a])
+
+@sensor(job=j, minimum_interval_seconds=0, default_status=DefaultSensorStatus.RUNNING)
+def left(context):
+    BARRIER.wait()           # passes only if 'right' is evaluated at the same time
+    return RunRequest(run_key="left")
+
+@sensor(job=j, minimum_interval_seconds=0, default_status=DefaultSensorStatus.RUNNING)
+def right(context):
+    BARRIER.wait()
+    return RunRequest(run_key="right")
+
+@sensor(job=j, minimum_interval_seconds=0, default_status=DefaultSensorStatus.RUNNING)
+def hangs(context):
+    if os.environ.get("HANG_SENSOR"):
+        time.sleep(float(os.environ["HANG_SENSOR"]))
+    return SkipReason("done")
+
+every_minute = ScheduleDefinition(name="every_minute", job=j, cron_schedule="* * * * *",
+                                  default_status=DefaultScheduleStatus.RUNNING)
+defs = Definitions(assets=[a], jobs=[j], sensors=[left, right, hangs],
+                   schedules=[every_minute])
+"""
+
+
+def test_sensors_run_concurrently_and_a_hung_one_times_out(instance, write_defs, make_daemon,
+                                                           monkeypatch):
+    clock = ManualClock("2024-01-01T00:00:30Z")
+    d = make_daemon(write_defs(SLOW_SENSORS), clock, sensor_workers=4, sensor_timeout=30)
+    summary = d.tick()
+    assert {t["instigator"].split(":")[1]: t["status"] for t in summary.ticks} == {
+        "left": "SUCCESS", "right": "SUCCESS", "hangs": "SKIPPED"}
+    monkeypatch.setenv("HANG_SENSOR", "3")
+    d.sensor_timeout = 0.2
+    clock.advance(seconds=45)
+    summary = d.tick()
+    hung = [t for t in summary.ticks if t["instigator"].endswith(":hangs")][0]
+    assert hung["status"] == "FAILURE" and "did not return within 0.2 s" in \
+        hung["error"]["message"]
+    assert len(runs_of(instance, "every_minute")) == 1  # the schedule was not held up
+    clock.advance(seconds=1)
+    summary = d.tick()  # still running: not evaluated again meanwhile
+    assert not [t for t in summary.ticks if t["instigator"].endswith(":hangs")]
+    d._busy["defs_0:hangs"].join(10)
+    monkeypatch.delenv("HANG_SENSOR")
+    clock.advance(seconds=1)
+    summary = d.tick()
+    assert [t["status"] for t in summary.ticks if t["instigator"].endswith(":hangs")] == [
+        "SKIPPED"]
