@@ -377,10 +377,16 @@ class DockerLauncher(Launcher):
         except APIError as exc:
             self._remove(api, cid)
             self.cleanup(handle)
+            text = str(exc.explanation or exc)
+            if "network" in text and "not found" in text:
+                hint = ("create the network first (`docker network create NAME`) or fix "
+                        "options['network']")
+            else:
+                hint = ("check that the command exists in the image (or set entrypoint), and "
+                        "the user, network and limits")
             raise LauncherError(
                 f"docker launcher: container {name} (image {image!r}, command {command!r:.200})"
-                f" could not start: {exc.explanation or exc}; check that the command exists "
-                f"in the image (or set entrypoint), and the user, network and limits") from None
+                f" could not start: {text[:400]}; {hint}") from None
         self._ensure_followers(handle)
         return launched
 

@@ -231,6 +231,12 @@ def test_command_missing_in_image(launcher, docker_images, docker_client):
     assert any("no-such-program" in t for s, t in lines if s == "stderr")
 
 
+def test_missing_network(launcher, docker_images):
+    with pytest.raises(LauncherError, match=r"network.*not found.*docker network create"):
+        launcher.launch(spec(docker_images.busybox, ["true"], network="no-such-network-x1"),
+                        on_handle=lambda _l: None)
+
+
 def test_unknown_option_and_no_image(launcher, docker_images):
     with pytest.raises(LauncherError, match=r"unknown option\(s\) \['memory'\]"):
         launcher.launch(spec(docker_images.busybox, ["true"], memory="1g"),
