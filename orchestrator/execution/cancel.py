@@ -53,6 +53,15 @@ def _start_ticks(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else None
 
 
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
+
+
 def process_tags() -> dict[str, str]:
     """The tags that let :func:`cancel_run` find this process (give them to execute_job)."""
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
@@ -82,6 +91,8 @@ def run_process_alive(run: RunRecord) -> bool | None:
         return False
     except PermissionError:
         pass
+    if _is_zombie(pid):
+        return False  # it died; its parent (killed too, say) has not reaped it
     recorded = run.tags.get(PID_START_TAG)
     if recorded is not None:
         current = _start_ticks(pid)
