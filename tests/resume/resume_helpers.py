@@ -24,7 +24,7 @@ PY = sys.executable
 # it raise instead; `inproc` is a step without external work that waits for the gate itself.
 DEFS = '''
 import os, sys, time
-from orchestrator import Definitions, RetryPolicy, asset
+from orchestrator import Definitions, RetryPolicy, asset, multiprocess_executor
 from orchestrator.pipes import PipesSubprocessClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,7 +62,7 @@ def after_inproc(inproc: int) -> int:
 
 
 defs = Definitions(
-    assets=[base, extern, summary, inproc, after_inproc],
+    assets=[base, extern, summary, inproc, after_inproc],{executor}
     resources={{"pipes_subprocess_client": PipesSubprocessClient(
         env={{"PYTHONPATH": {repo!r}}}, termination_grace_period=2.0)}})
 '''
@@ -116,12 +116,14 @@ def wait_for(pred: Any, what: str, timeout: float = 60.0) -> Any:
 class Project:
     """A code location in a temporary directory and an instance home beside it."""
 
-    def __init__(self, tmp: Path, *, fail: bool = False, retry: bool = False) -> None:
+    def __init__(self, tmp: Path, *, fail: bool = False, retry: bool = False,
+                 multiprocess: bool = False) -> None:
         self.dir = tmp
         self.home = tmp / "home"
         self.defs = tmp / "defs.py"
         self.defs.write_text(DEFS.format(
-            repo=str(REPO), retry=", retry_policy=RetryPolicy(max_retries=1)" if retry else ""))
+            repo=str(REPO), retry=", retry_policy=RetryPolicy(max_retries=1)" if retry else "",
+            executor=" executor=multiprocess_executor," if multiprocess else ""))
         (tmp / "child.py").write_text(textwrap.dedent(CHILD.format(lines=LINES, fail=fail)))
         self.env = {**os.environ, "ORCHESTRATOR_HOME": str(self.home),
                     "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}

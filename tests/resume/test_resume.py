@@ -179,3 +179,109 @@ def test_resume_unknown_run_and_api_errors(project, tmp_path):
     p.home.mkdir()
     with pytest.raises(OrchestratorError, match="no run 'nope'"):
         resume_run(p.instance, "nope")
+
+
+def test_multiprocess_run_step_process_dies_with_its_parent(project):
+    # the step runs in a forked process that sends its events through the run's process;
+    # it must not outlive it (it would collect the work into a dead queue and clean it up)
+    p = project(multiprocess=True)
+    p.start("base,extern,summary")
+    wait_for(lambda: f"msg {LINES - 1}" in p.messages(), "the child's first half of logs")
+    run_id = p.run_id()
+    launch = next(e for e in p.events(run_id) if e.event_type.value == "EXTERNAL_LAUNCHED")
+    step_process = launch.data["orchestrator_pid"]
+    assert step_process != p.proc.pid
+    child = p.child_pid()
+    p.kill()
+    wait_for(lambda: not pid_alive(step_process), "the step process to die with its parent")
+    assert pid_alive(child)
+    p.open_gate()
+    done = p.cli("runs", "resume", run_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _assert_every_line_once(p, run_id)
+    assert p.steps("STEP_SUCCESS") == ["base", "extern", "summary"]
+    assert p.instance.run_storage.get_run(run_id).status.value == "SUCCESS"
+
+
+def test_cancel_while_resuming_stops_the_reattached_work(project):
+    p = project()
+    run_id, child = _crash_during_extern(p)
+    import subprocess
+    import sys
+
+    resumer = subprocess.Popen([sys.executable, "-m", "orchestrator", "runs", "resume", run_id],
+                               env=p.env, cwd=p.dir, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    wait_for(lambda: any(e.data.get("reattached") for e in p.events(run_id)), "the reattach")
+    # a second resume of the same run is refused while the first holds it
+    second = p.cli("runs", "resume", run_id)
+    assert second.returncode == 1
+    assert "is still executing" in second.stderr or "being resumed" in second.stderr
+    # the run's pid tag is now the resuming process: `runs cancel` stops it and the work
+    assert p.instance.run_storage.get_run(run_id).tags["orchestrator/pid"] == str(resumer.pid)
+    cancel = p.cli("runs", "cancel", run_id)
+    assert cancel.returncode == 0, cancel.stderr
+    resumer.communicate(timeout=60)
+    assert p.instance.run_storage.get_run(run_id).status.value == "CANCELED"
+    wait_for(lambda: not pid_alive(child), "the reattached work to be stopped")
+    failure = [e for e in p.events(run_id) if e.event_type.value == "STEP_FAILURE"]
+    assert [e.step_key for e in failure] == ["extern"] and failure[0].data.get("canceled")
+
+
+def test_resume_lock_refuses_a_concurrent_resume(project):
+    import fcntl
+    import os
+
+    p = project()
+    run_id, _child = _crash_during_extern(p)
+    lock_dir = p.home / "locks"
+    lock_dir.mkdir(exist_ok=True)
+    fd = os.open(lock_dir / f"resume-{run_id}.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        refused = p.cli("runs", "resume", run_id)
+    finally:
+        os.close(fd)
+    assert refused.returncode == 1 and "is being resumed by another process" in refused.stderr
+    assert not any(e.data.get("resumed") for e in p.events(run_id))
+    p.open_gate()
+    assert p.cli("runs", "resume", run_id).returncode == 0
+
+
+def test_run_without_a_recorded_process_needs_force(project):
+    from orchestrator import Instance, materialize
+    from orchestrator.errors import OrchestratorError
+    from orchestrator.events import Event, EventType
+    from orchestrator.execution.resume import orphaned_runs, resume_run
+
+    p = project()
+    instance = Instance.from_home(p.home)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("resume_defs_nopid", p.defs)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # a run that started `base` and stopped there, as if its (unrecorded) process had died
+    done = materialize([mod.base], instance=instance)
+    storage = instance.run_storage
+    from orchestrator.events import RunRecord
+
+    run = RunRecord(run_id="nopid-run", job_name="__ephemeral_asset_job__",
+                    asset_selection=["base", "inproc"])
+    storage.add_run(run)
+    storage.store_events([Event(EventType.RUN_START, run.run_id),
+                          Event(EventType.STEP_START, run.run_id, step_key="base",
+                                data={"retry_number": 0})])
+    assert orphaned_runs(instance) == []  # nobody can tell whether it runs
+    with pytest.raises(OrchestratorError, match="records no process"):
+        resume_run(instance, run.run_id, mod.defs.asset_job(["base", "inproc"]))
+    p.open_gate()
+    result = resume_run(instance, run.run_id, mod.defs.asset_job(["base", "inproc"]),
+                        force=True, console=False)
+    assert not result.success  # `base` was interrupted; `inproc` depends on it only by deps
+    evs = storage.get_events(run.run_id)
+    fail = [e for e in evs if e.event_type is EventType.STEP_FAILURE]
+    assert [e.step_key for e in fail] == ["base"]
+    assert fail[0].data["error"]["type"] == "StepInterruptedError"
+    assert [e.step_key for e in evs if e.event_type is EventType.STEP_SKIPPED] == ["inproc"]
+    assert done.success
