@@ -402,24 +402,61 @@ class Daemon:
                 except Exception as exc:  # noqa: BLE001
                     outcomes[iid] = ("error", exc)
         else:
-            width = max(1, self.sensor_workers)
-            for i in range(0, len(due), width):
-                batch = due[i:i + width]
-                threads = []
-                for _loc, sensor, iid, (ctx, _st, _p) in batch:
-                    th = threading.Thread(target=_evaluate_into,
-                                          args=(sensor, ctx, outcomes, iid),
-                                          name=f"sensor {iid}", daemon=True)
-                    th.start()
-                    threads.append((iid, th))
-                deadline = time.monotonic() + (self.sensor_timeout or 1e9)
-                for iid, th in threads:
-                    th.join(max(0.0, deadline - time.monotonic()))
-                    if th.is_alive():
-                        self._busy[iid] = th
-                        outcomes[iid] = ("timeout", None)
+            self._evaluate_in_threads(due, outcomes)
         for loc, sensor, iid, (_ctx, st, pending) in due:
-            self._sensor_finish(loc, sensor, iid, now, st, pending, outcomes[iid], summary)
+            if iid in outcomes:  # else: not started (every worker was stuck); next time
+                self._sensor_finish(loc, sensor, iid, now, st, pending, outcomes[iid],
+                                    summary)
+
+    def _evaluate_in_threads(self, due: list[tuple[Any, ...]],
+                             outcomes: dict[str, tuple[str, Any]]) -> None:
+        """``sensor_workers`` threads (made for this iteration only, so none is left when
+        runs are forked) take sensors from a queue; the caller waits until each is done
+        or has run longer than the timeout."""
+        import collections
+
+        todo = collections.deque(due)
+        started: dict[str, tuple[float, threading.Thread]] = {}
+        cond = threading.Condition()
+        closed = False
+        timeout = self.sensor_timeout if self.sensor_timeout is not None else float("inf")
+
+        def worker() -> None:
+            me = threading.current_thread()
+            while True:
+                with cond:
+                    if closed or not todo:
+                        return
+                    _loc, sensor, iid, (ctx, _st, _p) = todo.popleft()
+                    started[iid] = (time.monotonic(), me)
+                _evaluate_into(sensor, ctx, outcomes, iid)
+                with cond:
+                    cond.notify_all()
+
+        threads = [threading.Thread(target=worker, name=f"sensors-{i}", daemon=True)
+                   for i in range(max(1, min(self.sensor_workers, len(due))))]
+        for th in threads:
+            th.start()
+        iids = [item[2] for item in due]
+        with cond:
+            while True:
+                waiting = [i for i in iids if i not in outcomes]
+                now_m = time.monotonic()
+                running = [i for i in waiting if i in started]
+                expired = [i for i in running if now_m - started[i][0] >= timeout]
+                live = [i for i in running if i not in expired]
+                if not waiting or (not live and (not todo or len(expired) >= len(threads))):
+                    closed = True
+                    break
+                wait_for = min((started[i][0] + timeout - now_m for i in live), default=0.05)
+                cond.wait(max(0.001, min(wait_for, 0.5)))
+            for i in expired:
+                if i not in outcomes:
+                    outcomes[i] = ("timeout", None)
+                    self._busy[i] = started[i][1]
+        for th in threads:
+            if not any(b is th for b in self._busy.values()):
+                th.join()
 
     def _sensor_finish(self, loc: LoadedLocation, sensor: Any, iid: str, now: float,
                        st: dict[str, Any], pending: dict[str, Any], outcome: tuple[str, Any],
