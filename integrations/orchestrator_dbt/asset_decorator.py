@@ -87,10 +87,13 @@ def dbt_assets(
     specs = build_dbt_specs(loaded, translator, unique_ids=uids, include_sources=True)
     asset_keys = {s.key for s in specs.assets}
     # a multi-asset declares checks on its own assets only: tests on sources stay out
-    checks = [c for c in specs.checks if c.asset_key in asset_keys]
-    checks_by_uid = {
-        specs.check_unique_ids[(c.asset_key, c.name)]: (c.asset_key, c.name) for c in checks
-    }
+    # (check_unique_ids follows the order of specs.checks, with the keys already known)
+    checks = []
+    checks_by_uid: dict[str, tuple[AssetKey, str]] = {}
+    for spec, (ck, uid) in zip(specs.checks, specs.check_unique_ids.items()):
+        if ck[0] in asset_keys:
+            checks.append(spec)
+            checks_by_uid[uid] = ck
     # the sources these assets read, as external assets (for Definitions / materialize)
     read = {d for uid in uids for d in _upstream_sources(loaded, uid)}
     sources = [s for s in specs.sources if specs.unique_ids_by_key[s.key] in read]

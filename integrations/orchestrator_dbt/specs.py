@@ -46,6 +46,7 @@ class DbtSpecs:
     keys_by_unique_id: dict[str, AssetKey]
     unique_ids_by_key: dict[AssetKey, str]
     check_unique_ids: dict[tuple[AssetKey, str], str] = field(default_factory=dict)
+    """(asset key, check name) → unique id of the dbt test, in the order of ``checks``."""
     unattached_tests: list[DbtTest] = field(default_factory=list)
 
     def key_for(self, unique_id: str) -> AssetKey:
@@ -158,8 +159,16 @@ def _build(
                 f"DbtTranslator.get_check_spec returned {spec!r} for dbt test "
                 f"{test.unique_id!r}: expected an AssetCheckSpec"
             )
+        # keyed by the key we know: AssetCheckSpec.asset_key recomputes it on every access
+        ident = (keys[target], spec.name)
+        if ident in check_ids:
+            raise DefinitionError(
+                f"dbt tests {check_ids[ident]!r} and {test.unique_id!r} both become check "
+                f"{spec.name!r} on asset {ident[0].to_user_string()!r}. Give one of them "
+                "another name (override DbtTranslator.get_check_spec)."
+            )
         checks.append(spec)
-        check_ids[(keys[target], spec.name)] = test.unique_id
+        check_ids[ident] = test.unique_id
     return DbtSpecs(assets, checks, sources, keys, by_key, check_ids, unattached)
 
 

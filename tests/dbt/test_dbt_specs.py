@@ -157,3 +157,14 @@ def test_specs_define_a_multi_asset(tiny_doc, write_json) -> None:
         return None
 
     assert {k.to_user_string() for k in tiny_dbt.keys} == {"clean", "raw"}
+
+
+def test_two_tests_with_one_check_name_is_an_error(tiny_doc, write_json) -> None:
+    nodes = tiny_doc["nodes"]
+    twin = dict(nodes["test.tiny.not_null_clean_id.1"], unique_id="test.other.not_null_clean_id.9",
+                package_name="other")
+    nodes[twin["unique_id"]] = twin
+    manifest = load_manifest(write_json(tiny_doc), use_cache=False)
+    with pytest.raises(DefinitionError, match=r"both become check 'not_null_clean_id' on asset "
+                                              r"'clean'"):
+        build_dbt_specs(manifest)
