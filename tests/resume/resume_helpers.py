@@ -24,7 +24,8 @@ PY = sys.executable
 # it raise instead; `inproc` is a step without external work that waits for the gate itself.
 DEFS = '''
 import os, sys, time
-from orchestrator import Definitions, RetryPolicy, asset, multiprocess_executor
+from orchestrator import (AssetCheckSpec, DailyPartitionsDefinition, Definitions, RetryPolicy,
+                          asset, multiprocess_executor)
 from orchestrator.pipes import PipesSubprocessClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,7 +38,7 @@ def base() -> list[int]:
     return [1, 2, 3]
 
 
-@asset(deps=[base])
+@asset(deps=[base], check_specs=[AssetCheckSpec("rows_positive", asset="extern")])
 def extern(context, pipes_subprocess_client: PipesSubprocessClient):
     return pipes_subprocess_client.run(command=[sys.executable, CHILD],
                                        context=context).get_results()
@@ -61,8 +62,22 @@ def after_inproc(inproc: int) -> int:
     return inproc + 1
 
 
+daily = DailyPartitionsDefinition(start_date="2024-01-01")
+
+
+@asset(partitions_def=daily)
+def daily_extern(context, pipes_subprocess_client: PipesSubprocessClient):
+    return pipes_subprocess_client.run(command=[sys.executable, CHILD],
+                                       context=context).get_results()
+
+
+@asset(partitions_def=daily)
+def daily_after(context, daily_extern: dict) -> str:
+    return f"{{context.partition_key}}:{{daily_extern['rows']}}"
+
+
 defs = Definitions(
-    assets=[base, extern, summary, inproc, after_inproc],{executor}
+    assets=[base, extern, summary, inproc, after_inproc, daily_extern, daily_after],{executor}
     resources={{"pipes_subprocess_client": PipesSubprocessClient(
         env={{"PYTHONPATH": {repo!r}}}, termination_grace_period=2.0)}})
 '''
@@ -85,10 +100,14 @@ with open_pipes() as pipes:
         pipes.log.info(f"msg {{i}}")
         print(f"out {{i}}", flush=True)
         time.sleep(0.005)
-    if {fail}:
+    if os.path.exists(os.path.join(HERE, "fail")):
         raise RuntimeError("the warehouse is on fire")
+    if pipes.is_partition_step:
+        pipes.log.info(f"partition {{pipes.partition_key}}")
     pipes.report_output({{"rows": {lines} * 2}})
     pipes.report_asset_materialization(metadata={{"rows": {lines} * 2}})
+    if pipes.asset_key == "extern":
+        pipes.report_asset_check("rows_positive", passed=True, metadata={{"rows": {lines} * 2}})
 '''
 
 LINES = 40
@@ -124,17 +143,22 @@ class Project:
         self.defs.write_text(DEFS.format(
             repo=str(REPO), retry=", retry_policy=RetryPolicy(max_retries=1)" if retry else "",
             executor=" executor=multiprocess_executor," if multiprocess else ""))
-        (tmp / "child.py").write_text(textwrap.dedent(CHILD.format(lines=LINES, fail=fail)))
+        (tmp / "child.py").write_text(textwrap.dedent(CHILD.format(lines=LINES)))
+        if fail:
+            (tmp / "fail").write_text("")
         self.env = {**os.environ, "ORCHESTRATOR_HOME": str(self.home),
                     "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.proc: subprocess.Popen[str] | None = None
 
     # the orchestrator process ------------------------------------------------------------
-    def start(self, select: str) -> None:
+    def start(self, select: str, *more: str) -> None:
+        """`orchestrator materialize -f defs.py --select SELECT [more]` as the orchestrator."""
+        self.start_cli("materialize", "-f", str(self.defs), "--select", select, *more)
+
+    def start_cli(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [PY, "-m", "orchestrator", "materialize", "-f", str(self.defs), "--select", select],
-            env=self.env, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
+            [PY, "-m", "orchestrator", *args], env=self.env, cwd=self.dir,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -154,8 +178,9 @@ class Project:
         return Instance.from_home(self.home)
 
     def run_id(self) -> str:
-        runs = self.instance.run_storage.get_runs()
-        assert len(runs) == 1, runs
+        """The newest run's id."""
+        runs = self.instance.run_storage.get_runs(limit=1)
+        assert runs, "no run yet"
         return runs[0].run_id
 
     def events(self, run_id: str | None = None) -> list[Any]:
@@ -164,8 +189,8 @@ class Project:
         except Exception:  # noqa: BLE001 - the store may not exist yet
             return []
 
-    def messages(self) -> list[str]:
-        return [e.message for e in self.events()]
+    def messages(self, run_id: str | None = None) -> list[str]:
+        return [e.message for e in self.events(run_id)]
 
     def open_gate(self) -> None:
         (self.dir / "gate").write_text("")
@@ -173,8 +198,8 @@ class Project:
     def child_pid(self) -> int:
         return int((self.dir / "child.pid").read_text())
 
-    def steps(self, etype: str) -> list[str]:
-        return [e.step_key for e in self.events() if e.event_type.value == etype]
+    def steps(self, etype: str, run_id: str | None = None) -> list[str]:
+        return [e.step_key for e in self.events(run_id) if e.event_type.value == etype]
 
     def run_json(self, run_id: str) -> dict[str, Any]:
         out = self.cli("runs", "show", run_id, "--json")

@@ -85,6 +85,9 @@ def test_resume_collects_external_work_then_runs_downstream(project, ended_befor
     assert p.steps("STEP_START") == ["base", "extern", "summary"]
     assert p.steps("STEP_SUCCESS") == ["base", "extern", "summary"]
     assert any(e.event_type.value == "HANDLED_OUTPUT" and e.step_key == "extern" for e in evs)
+    checks = [e for e in evs if e.event_type.value == "ASSET_CHECK_EVALUATION"]
+    assert [(e.step_key, e.data["check_name"], e.data["passed"]) for e in checks] == [
+        ("extern", "rows_positive", True)]
     # summary loaded `base` (stored before the crash) and `extern` through the IO manager
     loaded = [e.data["input_name"] for e in evs
               if e.event_type.value == "LOADED_INPUT" and e.step_key == "summary"]
@@ -285,3 +288,52 @@ def test_run_without_a_recorded_process_needs_force(project):
     assert fail[0].data["error"]["type"] == "StepInterruptedError"
     assert [e.step_key for e in evs if e.event_type is EventType.STEP_SKIPPED] == ["inproc"]
     assert done.success
+
+
+def test_resume_a_partitioned_run(project):
+    p = project()
+    p.start("daily_extern,daily_after", "--partition", "2024-01-02")
+    wait_for(lambda: f"msg {LINES - 1}" in p.messages(), "the child's first half of logs")
+    p.kill()
+    run_id = p.run_id()
+    p.open_gate()
+    done = p.cli("runs", "resume", run_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "partition 2024-01-02" in p.messages(run_id)
+    mats = [(e.asset_key.to_user_string(), e.partition) for e in p.events(run_id)
+            if e.event_type.value == "ASSET_MATERIALIZATION"]
+    assert mats == [("daily_extern", "2024-01-02"), ("daily_after", "2024-01-02")]
+    import pickle
+
+    stored = (p.home / "storage" / "daily_after" / "2024-01-02").read_bytes()
+    assert pickle.loads(stored) == f"2024-01-02:{2 * LINES}"
+    status = p.instance.run_storage.get_partition_status(
+        __import__("orchestrator").AssetKey("daily_extern"))
+    assert status.get("2024-01-02") == "MATERIALIZED", status
+
+
+def test_resume_a_reexecution_run(project):
+    p = project(fail=True)
+    p.open_gate()
+    first = p.cli("materialize", "-f", str(p.defs), "--select", "base,extern,summary")
+    assert first.returncode == 1, first.stdout + first.stderr
+    parent = p.run_id()
+    (p.dir / "fail").unlink()
+    (p.dir / "gate").unlink()
+    (p.dir / "child.pid").unlink()
+    p.start_cli("runs", "reexecute", parent, "--from-failure")
+    wait_for(lambda: p.run_id() != parent and f"msg {LINES - 1}" in p.messages(),
+             "the re-execution's child")
+    p.kill()
+    run_id = p.run_id()
+    p.open_gate()
+    done = p.cli("runs", "resume", run_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = p.instance.run_storage.get_run(run_id)
+    assert run.status.value == "SUCCESS" and run.parent_run_id == parent
+    # `base` was reused from the parent run, not run again
+    assert p.steps("STEP_SUCCESS", run_id) == ["extern", "summary"]
+    loaded = [e for e in p.events(run_id) if e.event_type.value == "LOADED_INPUT"
+              and e.data["input_name"] == "base"]
+    assert len(loaded) == 1
+    _assert_every_line_once(p, run_id)
