@@ -94,7 +94,9 @@ def extract_blocks(text: str) -> list[Block]:
 
 
 def doc_pages() -> list[Path]:
-    return sorted(p for p in DOCS.rglob("*.md")
+    """Every page under docs/ with a runnable block, and the README."""
+    pages = [*DOCS.rglob("*.md"), DOCS.parent / "README.md"]
+    return sorted(p for p in pages
                   if any(not b.skipped for b in extract_blocks(p.read_text(encoding="utf-8"))))
 
 
@@ -169,8 +171,12 @@ OWN_HARNESS: dict[str, str] = {
 NEEDS_SETUP: dict[str, str] = {}
 
 
+def _rel(page: Path) -> str:
+    return str(page.relative_to(DOCS)) if page.is_relative_to(DOCS) else page.name
+
+
 def _page_param(page: Path) -> object:
-    rel = str(page.relative_to(DOCS))
+    rel = _rel(page)
     marks = []
     if rel in KNOWN_FAILURES:
         marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[rel], strict=True,
@@ -182,7 +188,7 @@ def _page_param(page: Path) -> object:
 
 
 @pytest.mark.parametrize("page", [_page_param(p) for p in doc_pages()
-                                  if str(p.relative_to(DOCS)) not in OWN_HARNESS])
+                                  if _rel(p) not in OWN_HARNESS])
 def test_docs_page_examples_run(page, page_env):
     run_page(page)
 
