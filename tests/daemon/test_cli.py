@@ -108,6 +108,7 @@ def test_backfill_commands_and_partitions_view(env, wait_for):
                         and r, timeout=90)
         assert done.status.value == "SUCCESS"
     assert "daemon stopped" in res.output
+    assert "daemon stopped" in invoke("dev", "--iterations", "1", "--interval", "0").output
     out = invoke("assets", "partitions", "per_day", "--json").output
     assert json.loads(out)["partitions"] == [
         {"partition": k, "status": "MATERIALIZED"}
