@@ -554,18 +554,21 @@ def _owners(meta: Mapping[str, Any], group: DbtGroup | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Named tuples built with tuple.__new__: their generated __new__ is Python code, and a big
+# manifest has tens of thousands of columns and tests.
+_tuple_new = tuple.__new__
+
+
 def _columns(raw: Any) -> tuple[DbtColumn, ...]:
     if not raw:
         return ()
-    return tuple(
-        DbtColumn(
-            c.get("name") or key,
-            c.get("description") or "",
-            c.get("data_type"),
+    return tuple([
+        _tuple_new(DbtColumn, (
+            c.get("name") or key, c.get("description") or "", c.get("data_type"),
             c.get("meta") or {},
-        )
+        ))
         for key, c in raw.items()
-    )
+    ])
 
 
 _EMPTY: dict[str, Any] = {}
@@ -605,7 +608,7 @@ def _build_payload(doc: Any, path: Path) -> tuple[Any, ...]:
                 ) or None
             checksum = n.get("checksum")
             version_ = n.get("version")
-            nodes[uid] = DbtNode(
+            nodes[uid] = _tuple_new(DbtNode, (
                 uid,
                 n["name"],
                 rtype,
@@ -629,7 +632,7 @@ def _build_payload(doc: Any, path: Path) -> tuple[Any, ...]:
                 None,
                 None if version_ is None else str(version_),
                 config.get("schema"),
-            )
+            ))
         elif rtype == "test":
             raw_tests.append(n)
 
@@ -643,7 +646,7 @@ def _build_payload(doc: Any, path: Path) -> tuple[Any, ...]:
         relation = s.get("relation_name") or ".".join(
             p for p in (s.get("database"), s.get("schema"), s.get("identifier")) if p
         )
-        sources[uid] = DbtNode(
+        sources[uid] = _tuple_new(DbtNode, (
             uid,
             s["name"],
             "source",
@@ -667,7 +670,7 @@ def _build_payload(doc: Any, path: Path) -> tuple[Any, ...]:
             s.get("source_name"),
             None,
             None,
-        )
+        ))
         source_ids[(s.get("source_name", ""), s["name"])] = uid
 
     tests: dict[str, DbtTest] = {}
@@ -677,7 +680,7 @@ def _build_payload(doc: Any, path: Path) -> tuple[Any, ...]:
         deps = tuple((u.get("depends_on") or _EMPTY).get("nodes") or ())
         attached = next((d for d in deps if d in nodes), None)
         config = u.get("config") or _EMPTY
-        tests[uid] = DbtTest(
+        tests[uid] = _tuple_new(DbtTest, (
             uid,
             u["name"],
             "unit",
@@ -694,7 +697,7 @@ def _build_payload(doc: Any, path: Path) -> tuple[Any, ...]:
             u.get("original_file_path", ""),
             u.get("package_name", ""),
             tuple(u.get("fqn") or ()),
-        )
+        ))
     return metadata, nodes, sources, tests, groups
 
 
@@ -743,7 +746,7 @@ def _data_test(
         known = [d for d in deps if d in nodes or d in sources]
         attached = known[0] if len(known) == 1 else None
     severity = str(config.get("severity") or "error").lower()
-    return DbtTest(
+    return _tuple_new(DbtTest, (
         t["unique_id"],
         t["name"],
         kind,
@@ -760,4 +763,4 @@ def _data_test(
         t.get("original_file_path", ""),
         t.get("package_name", ""),
         tuple(t.get("fqn") or ()),
-    )
+    ))

@@ -189,3 +189,14 @@ def test_failing_project(failing: DbtManifest) -> None:
 def test_lookup_errors_name_the_manifest(passing: DbtManifest) -> None:
     with pytest.raises(KeyError, match=r"'custmers'.*Did you mean 'customers'"):
         passing.get("custmers")
+
+
+def test_index_tuples_have_every_field(passing: DbtManifest) -> None:
+    """The loader builds named tuples with tuple.__new__ (fast, but no arity check)."""
+    from orchestrator_dbt import DbtColumn, DbtTest
+
+    nodes = [*passing.nodes.values(), *passing.sources.values()]
+    assert all(len(n) == len(DbtNode._fields) for n in nodes)
+    assert all(len(c) == len(DbtColumn._fields) for n in nodes for c in n.columns)
+    assert all(len(t) == len(DbtTest._fields) for t in passing.tests.values())
+    assert all(isinstance(n.depends_on, tuple) and isinstance(n.fqn, tuple) for n in nodes)
