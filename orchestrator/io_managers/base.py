@@ -32,12 +32,48 @@ from ..resources import ResourceDefinition
 __all__ = ["IOManager", "IOManagerDefinition", "InputContext", "OutputContext", "io_manager"]
 
 
-class _PartitionsMixin:
-    """Partition keys of an input or output: one key, or several (a range run, or an input
-    that reads several upstream partitions through a partition mapping)."""
+class _IOContext:
+    """What input and output contexts share: the asset key and the partition key(s) — one
+    key, or several (a range run, or an input that reads several upstream partitions
+    through a partition mapping)."""
 
+    name: str
+    step_key: str
+    _kind: str = "input/output"
+    _asset_key: AssetKey | None
     _partition_key: str | None
     _partition_keys: list[str] | None
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self._asset_key is not None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        if self._asset_key is None:
+            raise IOManagerError(
+                f"{self._kind} '{self.name}' of step '{self.step_key}' is not an asset: it has "
+                f"no asset_key; check context.has_asset_key first")
+        return self._asset_key
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        if self._partition_key is None:
+            raise IOManagerError(f"{self._kind} '{self.name}' of step '{self.step_key}' is not "
+                                 f"partitioned; check context.has_partition_key first")
+        return self._partition_key
+
+    @property
+    def asset_partition_key(self) -> str:
+        return self.partition_key
+
+    def get_asset_identifier(self) -> list[str]:
+        parts = self.asset_key.path
+        return parts + [self.partition_key] if self.has_partition_key else parts
 
     @property
     def has_asset_partitions(self) -> bool:
@@ -82,8 +118,10 @@ def values_by_partition(context: Any, obj: Any) -> dict[str, Any]:
     return {k: obj[k] for k in keys}
 
 
-class OutputContext(_PartitionsMixin):
+class OutputContext(_IOContext):
     """What an IO manager knows about an output it stores."""
+
+    _kind = "output"
 
     def __init__(self, *, step_key: str, name: str, run_id: str, asset_key: AssetKey | None = None,
                  partition_key: str | None = None, mapping_key: str | None = None,
@@ -108,44 +146,12 @@ class OutputContext(_PartitionsMixin):
         self.resource_config = resource_config
         self._user_metadata: dict[str, Any] = {}
 
-    @property
-    def has_asset_key(self) -> bool:
-        return self._asset_key is not None
-
-    @property
-    def asset_key(self) -> AssetKey:
-        if self._asset_key is None:
-            raise IOManagerError(
-                f"output '{self.name}' of step '{self.step_key}' is not an asset: it has no "
-                f"asset_key; check context.has_asset_key first"
-            )
-        return self._asset_key
-
-    @property
-    def has_partition_key(self) -> bool:
-        return self._partition_key is not None
-
-    @property
-    def partition_key(self) -> str:
-        if self._partition_key is None:
-            raise IOManagerError(f"output '{self.name}' of step '{self.step_key}' is not "
-                                 f"partitioned; check context.has_partition_key first")
-        return self._partition_key
-
-    @property
-    def asset_partition_key(self) -> str:
-        return self.partition_key
-
     def get_identifier(self) -> list[str]:
         """A unique path for this output of this run: [run_id, step_key, name(, mapping)]."""
         ident = [self.run_id, self.step_key, self.name]
         if self.mapping_key:
             ident.append(self.mapping_key)
         return ident
-
-    def get_asset_identifier(self) -> list[str]:
-        parts = self.asset_key.path
-        return parts + [self.partition_key] if self.has_partition_key else parts
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Attach metadata (e.g. the path written) to the output's materialization."""
@@ -156,8 +162,10 @@ class OutputContext(_PartitionsMixin):
         return md
 
 
-class InputContext(_PartitionsMixin):
+class InputContext(_IOContext):
     """What an IO manager knows about an input it loads."""
+
+    _kind = "input"
 
     def __init__(self, *, name: str, step_key: str, run_id: str,
                  upstream_output: OutputContext | None, asset_key: AssetKey | None = None,
@@ -179,35 +187,6 @@ class InputContext(_PartitionsMixin):
         self.resources = resources
         self.resource_config = resource_config
 
-    @property
-    def has_asset_key(self) -> bool:
-        return self._asset_key is not None
-
-    @property
-    def asset_key(self) -> AssetKey:
-        if self._asset_key is None:
-            raise IOManagerError(f"input '{self.name}' of step '{self.step_key}' is not an "
-                                 f"asset; check context.has_asset_key first")
-        return self._asset_key
-
-    @property
-    def has_partition_key(self) -> bool:
-        return self._partition_key is not None
-
-    @property
-    def partition_key(self) -> str:
-        if self._partition_key is None:
-            raise IOManagerError(f"input '{self.name}' of step '{self.step_key}' is not "
-                                 f"partitioned; check context.has_partition_key first")
-        return self._partition_key
-
-    @property
-    def asset_partition_key(self) -> str:
-        return self.partition_key
-
-    def get_asset_identifier(self) -> list[str]:
-        parts = self.asset_key.path
-        return parts + [self.partition_key] if self.has_partition_key else parts
 
 
 class IOManager(ABC):
