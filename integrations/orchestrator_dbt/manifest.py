@@ -27,6 +27,7 @@ import os
 import pickle
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -369,9 +370,22 @@ def load_manifest(
         data = mpath.read_bytes()
     except OSError as exc:
         raise DbtManifestError(f"cannot read dbt manifest {mpath}: {exc}", path=str(mpath)) from exc
-    sha = hashlib.blake2b(data, digest_size=20).hexdigest()
+    hashed: dict[str, str] = {}
 
-    if cache_file is not None and header is not None and header[3] == sha:
+    def hash_data() -> None:
+        hashed["sha"] = hashlib.blake2b(data, digest_size=20).hexdigest()
+
+    hasher = None
+    if header is None:
+        # Nothing to compare with: hash while the JSON is parsed (hashlib lets go of the GIL
+        # for big buffers, so on two cores the hash costs nothing).
+        hasher = threading.Thread(target=hash_data, name="manifest-hash", daemon=True)
+        hasher.start()
+    else:
+        hash_data()
+
+    if cache_file is not None and header is not None and header[3] == hashed["sha"]:
+        sha = hashed["sha"]
         # Same content, new mtime (a `dbt parse` that changed nothing, a copy, a checkout).
         try:
             with open(cache_file, "rb") as f, _gc_paused():
@@ -384,10 +398,15 @@ def load_manifest(
             _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, rows)
             return _from_payload(mpath, sha, payload, "cache")
 
-    with _gc_paused():
-        doc = _parse_json(data, mpath)
-        payload = _build_payload(doc, mpath)
-        del doc  # freed by reference counting, before the collector runs again
+    try:
+        with _gc_paused():
+            doc = _parse_json(data, mpath)
+            payload = _build_payload(doc, mpath)
+            del doc  # freed by reference counting, before the collector runs again
+    finally:
+        if hasher is not None:
+            hasher.join()
+    sha = hashed["sha"]
     if cache_file is not None:
         _write_cache(cache_file, mpath, (st.st_size, st.st_mtime_ns), sha, _to_rows(payload))
     return _from_payload(mpath, sha, payload, "json")
