@@ -148,7 +148,7 @@ class Project:
             (tmp / "fail").write_text("")
         self.env = {**os.environ, "ORCHESTRATOR_HOME": str(self.home),
                     "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     # the orchestrator process ------------------------------------------------------------
     def start(self, select: str, *more: str) -> None:
@@ -156,15 +156,16 @@ class Project:
         self.start_cli("materialize", "-f", str(self.defs), "--select", select, *more)
 
     def start_cli(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [PY, "-m", "orchestrator", *args], env=self.env, cwd=self.dir,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # its console output goes to a file: a pipe nobody reads would block it once full
+        with open(self.dir / "orchestrator.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [PY, "-m", "orchestrator", *args], env=self.env, cwd=self.dir,
+                stdout=log, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
-        self.proc.stderr.close()  # type: ignore[union-attr]
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([PY, "-m", "orchestrator", *args], env=self.env, cwd=self.dir,
