@@ -372,8 +372,10 @@ def _seed(active: Any, plan: Any, states: Mapping[str, _StepState]) -> list[str]
 
 
 # -- finishing steps that were in progress ----------------------------------------------------------
-def _collector(rc: Any, step: Any, st: _StepState, grace: float) -> Callable[[], Any]:
-    """What stands in for the step's compute: collect its reattached launch, or fail it."""
+def _collector(rc: Any, step: Any, st: _StepState, grace: float
+               ) -> tuple[Callable[[], Any], Any]:
+    """What stands in for the step's compute (collect its reattached launch, or fail it), and
+    the reattached session (``None`` when there is none)."""
     from ..pipes.cancel import open_launches
 
     open_ = open_launches(st.launches + st.exits)
@@ -387,7 +389,7 @@ def _collector(rc: Any, step: Any, st: _StepState, grace: float) -> Callable[[],
                 f"died while the step was {where}, so there is nothing to collect. It is "
                 f"retried when it has a retry policy (RetryPolicy on the asset/op or "
                 f"op_retry_policy on the job); otherwise re-execute the run from failure")
-        return interrupted
+        return interrupted, None
     launch = open_[-1]
     try:
         from ..pipes.session import reattach_pipes_session
@@ -402,7 +404,7 @@ def _collector(rc: Any, step: Any, st: _StepState, grace: float) -> Callable[[],
                 f"step '{step.key}': could not reattach to its external work "
                 f"{launch.data.get('handle')!r:.200}: {type(error).__name__}: {error}"
             ) from error
-        return cannot
+        return cannot, None
     rc.emit(Event(EventType.ENGINE_EVENT, rc.run_id, step_key=step.key, level=20,
                   message=f"[pipes] reattached to external work of step '{step.key}' "
                           f"({launch.data.get('launcher')} {_handle_text(launch)}); reading on "
@@ -416,7 +418,20 @@ def _collector(rc: Any, step: Any, st: _StepState, grace: float) -> Callable[[],
             session.close()
         session.check_outcome()
         return session.get_results()
-    return collect
+    return collect, session
+
+
+def _stop_sessions(sessions: Sequence[Any], grace: float, exc: BaseException) -> None:
+    """Cancel and close reattached sessions whose steps were not finished (interrupted)."""
+    for session in sessions:
+        if session is None:
+            continue
+        try:
+            session.cancel(grace, reason=f"resume interrupted: {type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - stop the others anyway
+            _log.exception("could not stop reattached external work %r", session.handle)
+        finally:
+            session.close()
 
 
 def _handle_text(ev: Event) -> str:
@@ -523,6 +538,19 @@ def resume_run(instance: Any, run_id: str, job: Any = None, *,
         rc.partitions_def = pdef if pdef is not None else rc.partitions_def
         rc.partition_keys = partition_keys
 
+        states = _step_states(events)
+        active = ActiveExecution(plan, rc)
+        rc.active = active
+        in_progress = _seed(active, plan, states)
+        known_keys = set(active.done) | set(active.attempts) | set(in_progress)
+        unknown = sorted(k for k, st in states.items()
+                         if st.state != "new" and k not in known_keys)
+        if unknown:
+            raise DefinitionError(
+                f"run {run_id} has steps {unknown} that job '{job.name}' as loaded now does "
+                f"not have (did the code change since the run started?); resume it with the "
+                f"code it ran (-f/-m), or stop it with `orchestrator runs cancel {run_id}`")
+
         tags = process_tags()
         storage.update_run(run_id, tags=tags)
         run.tags.update(tags)
@@ -534,10 +562,6 @@ def resume_run(instance: Any, run_id: str, job: Any = None, *,
                       data={"resumed": True, "pid": int(tags[PID_TAG]),
                             "previous": dead}))
 
-        states = _step_states(events)
-        active = ActiveExecution(plan, rc)
-        rc.active = active
-        in_progress = _seed(active, plan, states)
         status, error = RunStatus.FAILURE, None
         try:
             with _signals_cancel():
@@ -551,14 +575,21 @@ def resume_run(instance: Any, run_id: str, job: Any = None, *,
                     from .step import run_step
 
                     # reattach every launch first, so all are read while we wait for each
-                    collectors = [(plan.steps[k], _collector(rc, plan.steps[k], states[k],
-                                                             termination_grace_period))
+                    collectors = [(plan.steps[k], *_collector(rc, plan.steps[k], states[k],
+                                                              termination_grace_period))
                                   for k in in_progress]
-                    for step, collect in collectors:
-                        active.attempts[step.key] = states[step.key].attempt
-                        attempt = active.start(step)
-                        outcome = run_step(step, rc, attempt, resumed=collect)
-                        active.finish(step, outcome)
+                    i = -1
+                    try:
+                        for i, (step, collect, _session) in enumerate(collectors):
+                            active.attempts[step.key] = states[step.key].attempt
+                            attempt = active.start(step)
+                            outcome = run_step(step, rc, attempt, resumed=collect)
+                            active.finish(step, outcome)
+                    except BaseException as exc:
+                        # interrupted: stop the reattached work not waited for yet
+                        _stop_sessions([c[2] for c in collectors[i + 1:]],
+                                       termination_grace_period, exc)
+                        raise
                     if exec_name == "multiprocess":
                         mc = job.executor_def.config.get("max_concurrent", 0)
                         execute_multiprocess(plan, rc, mc or 0, active=active)

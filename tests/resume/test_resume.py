@@ -337,3 +337,29 @@ def test_resume_a_reexecution_run(project):
               and e.data["input_name"] == "base"]
     assert len(loaded) == 1
     _assert_every_line_once(p, run_id)
+
+
+def test_steps_the_loaded_job_does_not_have_are_refused(project):
+    from orchestrator import Instance
+    from orchestrator.errors import DefinitionError
+    from orchestrator.events import Event, EventType, RunRecord
+    from orchestrator.execution.resume import resume_run
+
+    p = project()
+    instance = Instance.from_home(p.home)
+    storage = instance.run_storage
+    run = RunRecord(run_id="ghost-run", job_name="__ephemeral_asset_job__",
+                    asset_selection=["base"], tags={"orchestrator/pid": "999999999"})
+    storage.add_run(run)
+    storage.store_events([Event(EventType.RUN_START, run.run_id),
+                          Event(EventType.STEP_START, run.run_id, step_key="renamed_asset")])
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("resume_defs_ghost", p.defs)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with pytest.raises(DefinitionError, match=r"steps \['renamed_asset'\] that job"):
+        resume_run(instance, run.run_id, mod.defs.asset_job(["base"]), console=False)
+    # nothing was taken over
+    assert storage.get_run(run.run_id).tags["orchestrator/pid"] == "999999999"
+    assert not any(e.data.get("resumed") for e in storage.get_events(run.run_id))
