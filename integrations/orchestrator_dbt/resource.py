@@ -24,11 +24,12 @@ import os
 import queue
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from orchestrator.results import Failure
 
 from .errors import DbtProjectError
 from .manifest import DbtManifest
@@ -39,13 +40,7 @@ __all__ = ["DbtCliInvocation", "DbtCliResource", "DbtNodeResult", "DbtRunError"]
 _DONE = object()
 
 
-def _failure_base() -> type[Exception]:
-    from orchestrator.results import Failure
-
-    return Failure
-
-
-class DbtRunError(_failure_base()):  # type: ignore[misc]
+class DbtRunError(Failure):
     """dbt reported errors: raised (as the step's failure) once all results are in.
 
     A ``Failure``: its message becomes the step's error message.
@@ -56,10 +51,10 @@ class DbtRunError(_failure_base()):  # type: ignore[misc]
 
 
 class DbtNodeResult(dict):
-    """One finished dbt node, as dbt reported it: a dict with ``unique_id``,
+    """One finished dbt node, as dbt reported it: a dict with ``unique_id``, ``name``,
     ``resource_type``, ``status`` (success, error, skipped, pass, fail, warn), ``message``,
-    ``execution_time``, ``relation_name``, ``rows_affected``, ``num_failures``,
-    ``compiled_path``."""
+    ``execution_time`` (seconds), ``relation_name``, ``rows_affected`` and ``num_failures``
+    (``None`` when dbt does not say), ``adapter_message``, ``started_at``, ``finished_at``."""
 
     @property
     def unique_id(self) -> str:
@@ -182,7 +177,6 @@ class DbtCliInvocation:
         self.success: bool | None = None
         self.error_message: str | None = None
         self._started = False
-        self.tmpdir: Path | None = None
         self.args = self._full_args(args, extra_vars)
 
     # -- the command line ---------------------------------------------------------------------
@@ -206,19 +200,6 @@ class DbtCliInvocation:
             out += self.plan.selection_args(self)
         return out
 
-    def make_tmpdir(self) -> Path:
-        """A temporary directory for this invocation (selector file...), removed at the end."""
-        if self.tmpdir is None:
-            self.tmpdir = Path(tempfile.mkdtemp(prefix="orchestrator-dbt-"))
-        return self.tmpdir
-
-    def _cleanup(self) -> None:
-        if self.tmpdir is not None:
-            import shutil
-
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            self.tmpdir = None
-
     # -- running ------------------------------------------------------------------------------
     def stream_raw(self) -> Iterator[DbtNodeResult]:
         """Run dbt and yield each node's result as dbt finishes it."""
@@ -234,10 +215,7 @@ class DbtCliInvocation:
                 project_dir=str(self.resource.project.project_dir),
             )
         self._started = True
-        try:
-            yield from self._run_in_process()
-        finally:
-            self._cleanup()
+        yield from self._run_in_process()
 
     def _run_in_process(self) -> Iterator[DbtNodeResult]:
         try:
@@ -337,16 +315,13 @@ class DbtCliInvocation:
         args = [*self.args, "--log-level", "none"] if "--log-level" not in self.args else self.args
         extras = {"dbt_args": args, "project_dir": str(res.project.project_dir),
                   **self.plan.runner_extras()}
-        try:
-            with open_pipes_session(self.plan.context, extras=extras) as session:
-                env = {**os.environ, **res.env, **session.get_bootstrap_env_vars()}
-                env["PYTHONPATH"] = os.pathsep.join(
-                    [*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
-                proc = subprocess.run(
-                    [res.python, "-m", "orchestrator_dbt._pipes_runner"], env=env,
-                    capture_output=True, text=True, check=False)
-        finally:
-            self._cleanup()
+        with open_pipes_session(self.plan.context, extras=extras) as session:
+            env = {**os.environ, **res.env, **session.get_bootstrap_env_vars()}
+            env["PYTHONPATH"] = os.pathsep.join(
+                [*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
+            proc = subprocess.run(
+                [res.python, "-m", "orchestrator_dbt._pipes_runner"], env=env,
+                capture_output=True, text=True, check=False)
         outcome = next((m["dbt"] for m in session.get_custom_messages()
                         if isinstance(m, dict) and isinstance(m.get("dbt"), dict)), None)
         if proc.returncode != 0 or outcome is None:
