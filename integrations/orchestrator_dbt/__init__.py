@@ -9,6 +9,19 @@ Load a dbt project's manifest quickly (no dbt import needed) and map its nodes t
     translator = DbtTranslator()
     for node in manifest:                      # models, seeds, snapshots
         print(translator.get_asset_key(node), [t.test_name for t in manifest.tests_for(node)])
+
+Run it as assets, one ``dbt build`` per run, results streamed as they come::
+
+    from orchestrator_dbt import DbtCliResource, dbt_assets, dbt_source_specs
+
+    @dbt_assets(manifest=project)
+    def analytics(context, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    materialize([analytics, *dbt_source_specs(analytics)],
+                resources={"dbt": DbtCliResource(project)})
+
+See docs/integrations/dbt.md.
 """
 
 from __future__ import annotations

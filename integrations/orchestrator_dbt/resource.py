@@ -2,7 +2,7 @@
 
 ::
 
-    from orchestrator_dbt import DbtCliResource, DbtProject, dbt_assets
+    from orchestrator_dbt import DbtCliResource, DbtProject, dbt_assets, dbt_source_specs
 
     project = DbtProject("analytics")
 
@@ -10,7 +10,8 @@
     def analytics(context, dbt: DbtCliResource):
         yield from dbt.cli(["build"], context=context).stream()
 
-    defs = Definitions(assets=[analytics], resources={"dbt": DbtCliResource(project)})
+    defs = Definitions(assets=[analytics, *dbt_source_specs(analytics)],
+                       resources={"dbt": DbtCliResource(project)})
 
 ``stream()`` yields a ``MaterializeResult`` for each model, seed and snapshot as soon as dbt
 finishes it, and an ``AssetCheckResult`` for each test; a failed model fails the step after the
