@@ -15,8 +15,8 @@ What it does, in order:
 
 1. **Refuses** a run that is finished, not ``STARTED``, unknown, or whose process is still
    alive (the run's ``orchestrator/pid`` tag, and the process that made each uncollected
-   pipes launch: a multiprocess step process outlives its parent and would collect its own
-   work). A run that records no process at all is refused unless ``force=True``.
+   pipes launch, e.g. a multiprocess step process, which would collect its own work). A run
+   that records no process at all is refused unless ``force=True``.
 2. **Takes over**: an ``ENGINE_EVENT`` (``data.resumed``) and this process's pid tags, so
    ``runs cancel`` now signals this process. A lock file in the instance home makes a
    second concurrent resume of the same run fail instead of collecting the work twice.
@@ -41,6 +41,12 @@ What it does, in order:
    succeeded before the crash are loaded through their IO managers (the same run id), and
    steps downstream of failures are skipped as they would have been.
 5. The run's end event (``RUN_SUCCESS``, ``RUN_FAILURE``, ``RUN_CANCELED``).
+
+Limits: a launcher that reattached to work that is not its child may not know its exit code
+(the subprocess launcher does not), so a process that closed its session cleanly and then
+exited non-zero counts as a success; of several uncollected launches of one step only the
+last is collected; the lock only excludes resumes on this machine; the run config is the
+one the run recorded (secrets redacted: pass ``run_config=`` when resources need them).
 """
 
 from __future__ import annotations
