@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "materialize_to_memory": "orchestrator.execution.api",
     "execute_job": "orchestrator.execution.api",
     "reexecute_run": "orchestrator.execution.api",
+    "resume_run": "orchestrator.execution.resume",
     "ExecutionResult": "orchestrator.execution.result",
     "AssetExecutionContext": "orchestrator.execution.context",
     "AssetCheckExecutionContext": "orchestrator.execution.context",
@@ -201,6 +202,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .config import Config, ConfigurableResource, EnvVar, Field, RunConfig
     from .definitions import Definitions, define_asset_job
     from .execution.api import execute_job, materialize, materialize_to_memory, reexecute_run
+    from .execution.resume import resume_run
     from .execution.context import (AssetCheckExecutionContext, AssetExecutionContext,
                                     OpExecutionContext)
     from .execution.direct import build_asset_context, build_op_context
