@@ -87,3 +87,15 @@ def failure_message(command: str, project_dir: str, results: list[Mapping[str, A
 def _first_lines(message: str) -> str:
     lines = [ln.strip() for ln in (message or "").splitlines() if ln.strip()]
     return f" ({' '.join(lines[:3])})" if lines else ""
+
+
+def unmatched_message(command: str, project_dir: str, warnings: list[str],
+                      generated: bool) -> str:
+    """A selection that matched nothing: with a generated selection the manifest is stale."""
+    first = "; ".join(w.strip() for w in warnings[:3])
+    if generated:
+        fix = ("the manifest no longer matches the project (a model was renamed or removed): "
+               "run `dbt parse` (DbtProject.parse()) and load the definitions again")
+    else:
+        fix = "check the selection (`dbt ls --select ...` shows what it matches)"
+    return f"dbt {command} in project {project_dir} selected nothing it was asked for: {first}. Fix: {fix}"

@@ -60,10 +60,13 @@ def main() -> int:
 
         events: queue.Queue[Any] = queue.Queue()
         errors: list[str] = []
+        unmatched: list[str] = []
 
         def callback(event: Any) -> None:
             if event.info.name == "NodeFinished":
                 events.put(MessageToDict(event.data, preserving_proto_field_name=True))
+            elif event.info.name == "NoNodesForSelectionCriteria":
+                unmatched.append(str(event.info.msg))
             elif event.info.level == "error" and event.info.msg:
                 errors.append(str(event.info.msg))
 
@@ -108,6 +111,7 @@ def main() -> int:
         pipes.report_custom_message({"dbt": {
             "success": success,
             "results": results,
+            "unmatched": unmatched,
             "error_message": None if success else failure_message(
                 args[0], project_dir, results, errors),
         }})

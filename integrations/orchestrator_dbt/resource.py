@@ -177,6 +177,7 @@ class DbtCliInvocation:
         self.node_results: list[DbtNodeResult] = []
         self.success: bool | None = None
         self.error_message: str | None = None
+        self.unmatched: list[str] = []  # dbt's "selection matches nothing" warnings
         self._started = False
         self.args = self._full_args(args, extra_vars)
 
@@ -231,10 +232,14 @@ class DbtCliInvocation:
         events: queue.Queue[Any] = queue.Queue()
         errors: list[str] = []
 
+        unmatched: list[str] = []
+
         def callback(event: Any) -> None:
             name = event.info.name
             if name == "NodeFinished":
                 events.put(MessageToDict(event.data, preserving_proto_field_name=True))
+            elif name == "NoNodesForSelectionCriteria":
+                unmatched.append(str(event.info.msg))
             elif event.info.level == "error" and event.info.msg:
                 errors.append(str(event.info.msg))
 
@@ -275,7 +280,15 @@ class DbtCliInvocation:
             text = str(res.exception).strip()
             if text and not any(text in e for e in errors):
                 errors.append(text)
-        if not self.success:
+        self.unmatched = unmatched
+        if self.success and unmatched and (not self.node_results or self.plan is not None):
+            from ._events import unmatched_message
+
+            self.success = False
+            self.error_message = unmatched_message(
+                self.args[0], str(self.resource.project.project_dir), unmatched,
+                generated=self.plan is not None)
+        elif not self.success:
             from ._events import failure_message
 
             self.error_message = failure_message(
@@ -302,6 +315,26 @@ class DbtCliInvocation:
             yield from self.plan.to_events(result)
         if self.success is False:
             raise DbtRunError(self.error_message or "dbt failed")
+        self._check_all_ran()
+
+    def _check_all_ran(self) -> None:
+        """dbt succeeded: every selected asset must have a result, else the manifest is stale."""
+        if self.plan is None or self.args[0] not in ("build", "run", "seed", "snapshot"):
+            return
+        wanted = {"build": ("model", "seed", "snapshot"), "run": ("model",),
+                  "seed": ("seed",), "snapshot": ("snapshot",)}[self.args[0]]
+        seen = {r.unique_id for r in self.node_results}
+        nodes = self.plan.info.manifest.nodes
+        missing = sorted(uid for uid in self.plan.asset_by_uid
+                         if uid not in seen and nodes[uid].resource_type in wanted)
+        if missing:
+            from ._events import unmatched_message
+
+            raise DbtRunError(unmatched_message(
+                self.args[0], str(self.resource.project.project_dir),
+                [f"no result for {', '.join(missing[:5])}"
+                 + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")],
+                generated=True))
 
     def _stream_subprocess(self) -> Iterator[Any]:
         from orchestrator.pipes.session import open_pipes_session
@@ -333,7 +366,15 @@ class DbtCliInvocation:
         self.node_results = [DbtNodeResult(r) for r in outcome.get("results", [])]
         self.success = bool(outcome.get("success"))
         self.error_message = outcome.get("error_message")
+        self.unmatched = list(outcome.get("unmatched") or [])
+        if self.success and self.unmatched:
+            from ._events import unmatched_message
+
+            self.success = False
+            self.error_message = unmatched_message(
+                self.args[0], str(res.project.project_dir), self.unmatched, generated=True)
         if self.success:
+            self._check_all_ran()
             session.check_outcome(exit_code=proc.returncode)  # every selected result came
         yield from session.get_results()
         if not self.success:

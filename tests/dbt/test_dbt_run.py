@@ -381,3 +381,30 @@ def test_run_then_test_in_one_function(shop) -> None:
     assert result.success
     assert len(_materialized(result)) == 11
     assert len(_checks(result)) == 18
+
+
+def test_selection_that_matches_nothing(shop) -> None:
+    from orchestrator_dbt import DbtRunError
+
+    invocation = DbtCliResource(shop).cli(["build", "--select", "does_not_exist"])
+    with pytest.raises(DbtRunError, match=r"selected nothing it was asked for: .*does_not_exist"
+                                          r".*dbt ls --select"):
+        invocation.wait()
+    assert invocation.unmatched and invocation.node_results == []
+
+
+@RUNNERS
+def test_stale_manifest_is_named_as_the_cause(shop, runner) -> None:
+    assets = _build_assets(shop)  # the manifest knows customer_activity...
+    (shop.project_dir / "models" / "reporting" / "customer_activity.sql").unlink()
+    (shop.project_dir / "models" / "reporting" / "_reporting.yml").unlink()
+    resources = {"dbt": DbtCliResource(shop, runner=runner)}
+    everything = [assets, *dbt_source_specs(assets)]
+    for selection in (None, ["customer_activity"]):  # a full run, then a subset of it
+        result = materialize(everything, resources=resources, selection=selection,
+                             raise_on_error=False)
+        assert not result.success
+        (failure,) = result.get_step_failure_events()
+        message = failure.data["error"]["message"]
+        assert "manifest no longer matches the project" in message, message
+        assert "dbt parse" in message
