@@ -202,37 +202,82 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .config import Config, ConfigurableResource, EnvVar, Field, RunConfig
     from .definitions import Definitions, define_asset_job
     from .execution.api import execute_job, materialize, materialize_to_memory, reexecute_run
-    from .execution.resume import resume_run
-    from .execution.context import (AssetCheckExecutionContext, AssetExecutionContext,
-                                    OpExecutionContext)
+    from .execution.context import (
+        AssetCheckExecutionContext,
+        AssetExecutionContext,
+        OpExecutionContext,
+    )
     from .execution.direct import build_asset_context, build_op_context
     from .execution.executors import in_process_executor, multiprocess_executor
     from .execution.result import ExecutionResult
+    from .execution.resume import resume_run
     from .graphs import GraphDefinition, JobDefinition, graph, job
     from .instance import Instance
-    from .io_managers.base import (InputContext, IOManager, IOManagerDefinition, OutputContext,
-                                   io_manager)
+    from .io_managers.base import (
+        InputContext,
+        IOManager,
+        IOManagerDefinition,
+        OutputContext,
+        io_manager,
+    )
     from .io_managers.fs import FilesystemIOManager
     from .io_managers.memory import InMemoryIOManager
     from .metadata import MetadataValue, TableColumn, TableRecord, TableSchema
     from .ops import DynamicOut, In, OpDefinition, Out, op
-    from .results import (AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity,
-                          AssetMaterialization, DynamicOutput, Failure, MaterializeResult,
-                          Output, RetryRequested)
+    from .partitions import (
+        AllPartitionMapping,
+        BackfillPolicy,
+        DailyPartitionsDefinition,
+        HourlyPartitionsDefinition,
+        IdentityPartitionMapping,
+        LastPartitionMapping,
+        MonthlyPartitionsDefinition,
+        MultiPartitionKey,
+        MultiPartitionsDefinition,
+        MultiToSingleDimensionPartitionMapping,
+        PartitionKeyRange,
+        PartitionMapping,
+        PartitionsDefinition,
+        StaticPartitionMapping,
+        StaticPartitionsDefinition,
+        TimeWindow,
+        TimeWindowPartitionMapping,
+        TimeWindowPartitionsDefinition,
+        WeeklyPartitionsDefinition,
+    )
+    from .results import (
+        AssetCheckEvaluation,
+        AssetCheckResult,
+        AssetCheckSeverity,
+        AssetMaterialization,
+        DynamicOutput,
+        Failure,
+        MaterializeResult,
+        Output,
+        RetryRequested,
+    )
     from .retry import Backoff, Jitter, RetryPolicy
-    from .partitions import (AllPartitionMapping, BackfillPolicy, DailyPartitionsDefinition,
-                             HourlyPartitionsDefinition, IdentityPartitionMapping,
-                             LastPartitionMapping, MonthlyPartitionsDefinition, MultiPartitionKey,
-                             MultiPartitionsDefinition, MultiToSingleDimensionPartitionMapping,
-                             PartitionKeyRange, PartitionMapping, PartitionsDefinition,
-                             StaticPartitionMapping,
-                             StaticPartitionsDefinition, TimeWindow, TimeWindowPartitionMapping,
-                             TimeWindowPartitionsDefinition, WeeklyPartitionsDefinition)
-    from .schedules import (AssetSensorDefinition, DefaultScheduleStatus, DefaultSensorStatus,
-                            RunFailureSensorContext, RunRequest, RunStatusSensorContext,
-                            RunStatusSensorDefinition, ScheduleDefinition,
-                            ScheduleEvaluationContext, SensorDefinition, SensorEvaluationContext,
-                            SensorResult, SkipReason, asset_sensor, build_schedule_context,
-                            build_schedule_from_partitioned_job, build_sensor_context,
-                            run_failure_sensor, run_status_sensor, schedule, sensor)
+    from .schedules import (
+        AssetSensorDefinition,
+        DefaultScheduleStatus,
+        DefaultSensorStatus,
+        RunFailureSensorContext,
+        RunRequest,
+        RunStatusSensorContext,
+        RunStatusSensorDefinition,
+        ScheduleDefinition,
+        ScheduleEvaluationContext,
+        SensorDefinition,
+        SensorEvaluationContext,
+        SensorResult,
+        SkipReason,
+        asset_sensor,
+        build_schedule_context,
+        build_schedule_from_partitioned_job,
+        build_sensor_context,
+        run_failure_sensor,
+        run_status_sensor,
+        schedule,
+        sensor,
+    )
     from .types import DagsterType, Nothing, TypeCheck, TypeDefinition

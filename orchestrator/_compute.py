@@ -14,8 +14,9 @@ hold everywhere:
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from .errors import DefinitionError
 

@@ -19,8 +19,16 @@ from typing import Any
 
 import click
 
-from ._common import (echo_json, fmt_time, get_instance, json_option, load_one,
-                      location_options, pop_location_args, stdout_console)
+from ._common import (
+    echo_json,
+    fmt_time,
+    get_instance,
+    json_option,
+    load_one,
+    location_options,
+    pop_location_args,
+    stdout_console,
+)
 
 __all__ = ["backfill"]
 

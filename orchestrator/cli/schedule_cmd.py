@@ -17,8 +17,16 @@ from typing import Any
 
 import click
 
-from ._common import (echo_json, get_instance, json_option, load_all, load_one,
-                      location_options, pop_location_args, stdout_console)
+from ._common import (
+    echo_json,
+    get_instance,
+    json_option,
+    load_all,
+    load_one,
+    location_options,
+    pop_location_args,
+    stdout_console,
+)
 
 __all__ = ["schedule", "sensor"]
 

@@ -19,8 +19,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..asset_key import AssetKey
-from ..errors import (ConfigError, DefinitionError, OrchestratorError, RunCanceledError,
-                      StepFailedError)
+from ..errors import (
+    ConfigError,
+    DefinitionError,
+    OrchestratorError,
+    RunCanceledError,
+    StepFailedError,
+)
 from ..events import Event, EventType, RunRecord, RunStatus
 from ..ops import NO_VALUE
 from .log import ConsoleRenderer, RunLogger, coerce_level, python_logging_sink

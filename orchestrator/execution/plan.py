@@ -239,8 +239,14 @@ def _resolve_collect(src: Any, step_key: str, output_name: str, mapping_keys: li
 
 # -- building a plan from a graph of ops ----------------------------------------------------------
 def build_graph_plan(job: Any, *, op_selection: Iterable[str] | None = None) -> ExecutionPlan:
-    from ..graphs import (EdgeCollect, EdgeFanIn, EdgeFromGraphInput, EdgeFromOutput,
-                          EdgeMapped, GraphDefinition)
+    from ..graphs import (
+        EdgeCollect,
+        EdgeFanIn,
+        EdgeFromGraphInput,
+        EdgeFromOutput,
+        EdgeMapped,
+        GraphDefinition,
+    )
 
     plan = ExecutionPlan(steps={}, job_name=job.name)
     graph_def: GraphDefinition = job.graph_def

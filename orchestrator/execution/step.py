@@ -17,18 +17,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..asset_key import AssetKey
-from ..errors import (DefinitionError, IOManagerError, OrchestratorError, RunCanceledError,
-                      TypeCheckError)
+from ..errors import (
+    DefinitionError,
+    IOManagerError,
+    OrchestratorError,
+    RunCanceledError,
+    TypeCheckError,
+)
 from ..events import Event, EventType
 from ..io_managers.base import InputContext, IOManager, OutputContext
 from ..metadata import metadata_to_wire
 from ..ops import NO_VALUE
-from ..results import (AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity,
-                       AssetMaterialization, DynamicOutput, Failure, MaterializeResult, Output,
-                       RetryRequested)
+from ..results import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetMaterialization,
+    DynamicOutput,
+    Failure,
+    MaterializeResult,
+    Output,
+    RetryRequested,
+)
 from ..types import type_checker_for
-from .plan import (FromAsset, FromConfig, FromDefault, FromFanIn, FromOutput, Step,
-                   Unconnected)
+from .plan import FromAsset, FromConfig, FromDefault, FromFanIn, FromOutput, Step, Unconnected
 
 __all__ = ["Interrupted", "StepOutcome", "run_step"]
 
@@ -302,8 +314,7 @@ class StepRun:
         return res
 
     def build_context(self) -> Any:
-        from .context import (AssetCheckExecutionContext, AssetExecutionContext,
-                              OpExecutionContext)
+        from .context import AssetCheckExecutionContext, AssetExecutionContext, OpExecutionContext
 
         step = self.step
         cls = (AssetExecutionContext if step.assets_def is not None else

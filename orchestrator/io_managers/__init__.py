@@ -1,6 +1,6 @@
 """IO managers: the contract and the built-in ones (filesystem pickle, in memory)."""
 
-from .base import IOManager, IOManagerDefinition, InputContext, OutputContext, io_manager
+from .base import InputContext, IOManager, IOManagerDefinition, OutputContext, io_manager
 from .fs import FilesystemIOManager
 from .memory import InMemoryIOManager
 

@@ -14,16 +14,33 @@ Import-light: only the standard library (cron parsing is imported on first use).
 
 from __future__ import annotations
 
-from .definition import (DailyPartitionsDefinition, HourlyPartitionsDefinition,
-                         MonthlyPartitionsDefinition, MultiPartitionKey,
-                         MultiPartitionsDefinition, PartitionDimensionDefinition,
-                         PartitionKeyRange, PartitionsDefinition, StaticPartitionsDefinition,
-                         TimeWindow, TimeWindowPartitionsDefinition, WeeklyPartitionsDefinition,
-                         contiguous_ranges, time_window_of)
-from .mapping import (AllPartitionMapping, IdentityPartitionMapping, LastPartitionMapping,
-                      MultiToSingleDimensionPartitionMapping, PartitionMapping,
-                      StaticPartitionMapping, TimeWindowPartitionMapping,
-                      default_partition_mapping, upstream_partition_keys)
+from .definition import (
+                         DailyPartitionsDefinition,
+                         HourlyPartitionsDefinition,
+                         MonthlyPartitionsDefinition,
+                         MultiPartitionKey,
+                         MultiPartitionsDefinition,
+                         PartitionDimensionDefinition,
+                         PartitionKeyRange,
+                         PartitionsDefinition,
+                         StaticPartitionsDefinition,
+                         TimeWindow,
+                         TimeWindowPartitionsDefinition,
+                         WeeklyPartitionsDefinition,
+                         contiguous_ranges,
+                         time_window_of,
+)
+from .mapping import (
+                         AllPartitionMapping,
+                         IdentityPartitionMapping,
+                         LastPartitionMapping,
+                         MultiToSingleDimensionPartitionMapping,
+                         PartitionMapping,
+                         StaticPartitionMapping,
+                         TimeWindowPartitionMapping,
+                         default_partition_mapping,
+                         upstream_partition_keys,
+)
 from .policy import BackfillPolicy, BackfillPolicyType
 
 __all__ = [

@@ -34,8 +34,14 @@ from typing import Any
 
 from ..asset_key import AssetKey
 from ..errors import DefinitionError
-from .requests import (NO_CURSOR, DefaultScheduleStatus, DefaultSensorStatus, RunRequest,
-                       SkipReason, normalize_result)
+from .requests import (
+    NO_CURSOR,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    SkipReason,
+    normalize_result,
+)
 
 __all__ = [
     "AssetSensorDefinition",
