@@ -39,6 +39,13 @@ _DEFS = {
     "ours": "from orchestrator import asset, AssetIn, Definitions, materialize, Instance\n",
     "dagster": "from dagster import asset, AssetIn, Definitions, materialize, DagsterInstance\n",
 }
+# one line of workload source: a persistent instance in the temporary directory `home`
+_INSTANCE = {
+    "ours": "inst = Instance.from_home(home)",
+    "dagster": ("os.environ['DAGSTER_HOME'] = home; "
+                "open(os.path.join(home, 'dagster.yaml'), 'w').close(); "
+                "inst = DagsterInstance.get()"),
+}
 
 
 def _chain_src(fw: str, n: int) -> str:
@@ -56,8 +63,7 @@ def _chain_src(fw: str, n: int) -> str:
         f.__name__ = f"a{{i}}"
         assets.append(asset(name=f"a{{i}}", ins={{"prev": AssetIn(f"a{{i-1}}")}})(f))
     home = tempfile.mkdtemp()
-    {"inst = Instance.from_home(home)" if fw == "ours" else
-     "os.environ['DAGSTER_HOME'] = home; open(os.path.join(home, 'dagster.yaml'), 'w').close(); inst = DagsterInstance.get()"}
+    {_INSTANCE[fw]}
     logging.disable(logging.CRITICAL)
     t = time.perf_counter()
     r = materialize(assets, instance=inst{", log_level='error'" if fw == "ours" else ""})
@@ -87,8 +93,7 @@ def _fan_src(fw: str, n: int) -> str:
     exec("def sink({params}):\\n    return 0", ns)
     assets.append(asset(name="sink")(ns["sink"]))
     home = tempfile.mkdtemp()
-    {"inst = Instance.from_home(home)" if fw == "ours" else
-     "os.environ['DAGSTER_HOME'] = home; open(os.path.join(home, 'dagster.yaml'), 'w').close(); inst = DagsterInstance.get()"}
+    {_INSTANCE[fw]}
     logging.disable(logging.CRITICAL)
     t = time.perf_counter()
     r = materialize(assets, instance=inst{", log_level='error'" if fw == "ours" else ""})
@@ -120,7 +125,8 @@ def _build_src(fw: str, n: int) -> str:
             def f(p, q):
                 return p + q
             f.__name__ = f"x{{i}}"
-            assets.append(asset(name=f"x{{i}}", ins={{"p": AssetIn(f"x{{a}}"), "q": AssetIn(f"x{{b}}")}})(f))
+            ins = {{"p": AssetIn(f"x{{a}}"), "q": AssetIn(f"x{{b}}")}}
+            assets.append(asset(name=f"x{{i}}", ins=ins)(f))
     defs = Definitions(assets=assets)
     {validate}
     dt = time.perf_counter() - t

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Union
 
 __all__ = ["AssetKey", "CoercibleToAssetKey", "AssetKeyLike"]
 
@@ -110,7 +109,7 @@ class AssetKey:
         return (AssetKey, (self._parts,))
 
 
-CoercibleToAssetKey = Union[AssetKey, str, Sequence[str]]
+CoercibleToAssetKey = AssetKey | str | Sequence[str]
 AssetKeyLike = CoercibleToAssetKey
 
 

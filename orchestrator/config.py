@@ -51,6 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     class ConfigurableResource(Config):
         ...
 
+    class PermissiveConfig(Config):
+        ...
+
 
 __all__ = [
     "NO_CONFIG",

@@ -1,4 +1,9 @@
-"""Retry policies for steps: ``RetryPolicy(max_retries=3, delay=1, backoff=Backoff.EXPONENTIAL)``."""
+"""Retry policies for steps.
+
+::
+
+    RetryPolicy(max_retries=3, delay=1, backoff=Backoff.EXPONENTIAL)
+"""
 
 from __future__ import annotations
 

@@ -70,11 +70,13 @@ def make_features(
     return out
 
 
-def bootstrap_env_vars(context_params: dict[str, Any], message_params: dict[str, Any]) -> dict[str, str]:
+def bootstrap_env_vars(context_params: dict[str, Any],
+                       message_params: dict[str, Any]) -> dict[str, str]:
     """``{DAGSTER_PIPES_CONTEXT: ..., DAGSTER_PIPES_MESSAGES: ...}`` for a child's environment."""
     from ._bootstrap import encode_bootstrap
 
-    return {ENV_CONTEXT: encode_bootstrap(context_params), ENV_MESSAGES: encode_bootstrap(message_params)}
+    return {ENV_CONTEXT: encode_bootstrap(context_params),
+            ENV_MESSAGES: encode_bootstrap(message_params)}
 
 
 def bootstrap_cli_args(context_params: dict[str, Any], message_params: dict[str, Any]) -> list[str]:
@@ -116,7 +118,8 @@ def plain_env_vars(context: dict[str, Any], message_params: dict[str, Any]) -> d
         out["PIPES_ASSET_KEYS"] = "\n".join(keys)
     if len(keys) == 1:
         out["PIPES_ASSET_KEY"] = keys[0]
-        _set(out, "PIPES_CODE_VERSION", (context.get("code_version_by_asset_key") or {}).get(keys[0]))
+        versions = context.get("code_version_by_asset_key") or {}
+        _set(out, "PIPES_CODE_VERSION", versions.get(keys[0]))
     _set(out, "PIPES_PARTITION_KEY", context.get("partition_key"))
     rng = context.get("partition_key_range") or {}
     _set(out, "PIPES_PARTITION_KEY_RANGE_START", rng.get("start"))

@@ -193,8 +193,9 @@ def _check(method: str, param: str, kind: str, value: Any, host: bool) -> Any:
 def make_message(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build a complete envelope (client side): every listed param present, none extra.
 
-        >>> make_message("log", {"message": "hi"})
-        {'__dagster_pipes_version': '0.1', 'method': 'log', 'params': {'message': 'hi', 'level': 'INFO'}}
+        >>> make_message("log", {"message": "hi"})  # doctest: +NORMALIZE_WHITESPACE
+        {'__dagster_pipes_version': '0.1', 'method': 'log',
+         'params': {'message': 'hi', 'level': 'INFO'}}
         >>> make_message("closed")
         {'__dagster_pipes_version': '0.1', 'method': 'closed', 'params': {}}
     """

@@ -19,8 +19,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orchestrator import (Config, DefaultSensorStatus, Definitions, RunRequest, SkipReason,
-                          asset, define_asset_job, sensor)
+from orchestrator import (
+    Config,
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    SkipReason,
+    asset,
+    define_asset_job,
+    sensor,
+)
 
 INBOX = Path(os.environ.get("INBOX_DIR", Path(__file__).parent / "inbox"))
 

@@ -155,7 +155,7 @@ class AssetSpec:
 
 @dataclass
 class AssetIn:
-    """How an asset input maps to an upstream asset: ``ins={"orders": AssetIn(key="raw/orders")}``."""
+    """How an asset input maps to an upstream asset: ``ins={"orders": AssetIn("raw/orders")}``."""
 
     key: CoercibleToAssetKey | None = None
     metadata: Mapping[str, Any] | None = None

@@ -396,7 +396,7 @@ class Daemon:
         ``sensor_timeout`` seconds; then record their ticks in order."""
         outcomes: dict[str, tuple[str, Any]] = {}
         if self.sensor_workers <= 1 and self.sensor_timeout is None:
-            for loc, sensor, iid, (ctx, _st, _p) in due:
+            for _loc, sensor, iid, (ctx, _st, _p) in due:
                 try:
                     outcomes[iid] = ("ok", sensor.evaluate_tick(ctx))
                 except Exception as exc:  # noqa: BLE001

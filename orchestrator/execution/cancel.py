@@ -27,8 +27,8 @@ from typing import Any
 from ..errors import OrchestratorError
 from ..events import Event, EventType, RunRecord, RunStatus
 
-__all__ = ["HOST_TAG", "PID_START_TAG", "PID_TAG", "cancel_run", "process_tags", "run_process_alive",
-           "wait_for_run_end"]
+__all__ = ["HOST_TAG", "PID_START_TAG", "PID_TAG", "cancel_run", "process_tags",
+           "run_process_alive", "wait_for_run_end"]
 
 #: Run tag: the pid of the process executing the run.
 PID_TAG = "orchestrator/pid"

@@ -6,7 +6,10 @@ blocking check), makes dynamic steps, and schedules retries.
 
 ::
 
-    defs = Definitions(assets=[...], executor=multiprocess_executor.configured({"max_concurrent": 4}))
+    defs = Definitions(
+        assets=[...],
+        executor=multiprocess_executor.configured({"max_concurrent": 4}),
+    )
 """
 
 from __future__ import annotations
@@ -94,7 +97,8 @@ class ActiveExecution:
                             continue
                         return (f"upstream '{s.step_key}' did not produce output "
                                 f"'{s.output_name}'")
-                    return f"upstream '{s.step_key}' {'was skipped' if up == 'skipped' else 'failed'}"
+                    what = "was skipped" if up == "skipped" else "failed"
+                    return f"upstream '{s.step_key}' {what}"
                 up_step = self.plan.steps.get(s.step_key)
                 if up_step is not None:
                     key = up_step.keys_by_output.get(s.output_name)

@@ -87,7 +87,7 @@ class ExecutionResult:
 
     def asset_value(self, key: Any) -> Any:
         k = AssetKey.from_coercible(key)
-        for (sk, on, mk), v in (self._values or {}).items():
+        for (sk, on, _mk), v in (self._values or {}).items():
             if self._asset_keys_by_output.get((sk, on)) == k:
                 return v
         raise DefinitionError(f"asset '{k.to_user_string()}' has no value in this run")

@@ -377,7 +377,7 @@ def _seed(active: Any, plan: Any, states: Mapping[str, _StepState]) -> list[str]
     return in_progress
 
 
-# -- finishing steps that were in progress ----------------------------------------------------------
+# -- finishing steps that were in progress -----------------------------------------------------
 def _collector(rc: Any, step: Any, st: _StepState, grace: float
                ) -> tuple[Callable[[], Any], Any]:
     """What stands in for the step's compute (collect its reattached launch, or fail it), and
@@ -447,7 +447,7 @@ def _handle_text(ev: Event) -> str:
     return ", ".join(f"{k} {v}" for k, v in handle.items() if k != "launcher")[:120]
 
 
-# -- the whole run ------------------------------------------------------------------------------------
+# -- the whole run -----------------------------------------------------------------------------
 def resume_run(instance: Any, run_id: str, job: Any = None, *,
                resources: Mapping[str, Any] | None = None, run_config: Any = None,
                force: bool = False, termination_grace_period: float = 10.0,
@@ -584,16 +584,17 @@ def resume_run(instance: Any, run_id: str, job: Any = None, *,
                     collectors = [(plan.steps[k], *_collector(rc, plan.steps[k], states[k],
                                                               termination_grace_period))
                                   for k in in_progress]
-                    i = -1
+                    next_index = 0  # collectors[next_index:] are not waited for yet
                     try:
-                        for i, (step, collect, _session) in enumerate(collectors):
+                        for step, collect, _session in collectors:
+                            next_index += 1
                             active.attempts[step.key] = states[step.key].attempt
                             attempt = active.start(step)
                             outcome = run_step(step, rc, attempt, resumed=collect)
                             active.finish(step, outcome)
                     except BaseException as exc:
                         # interrupted: stop the reattached work not waited for yet
-                        _stop_sessions([c[2] for c in collectors[i + 1:]],
+                        _stop_sessions([c[2] for c in collectors[next_index:]],
                                        termination_grace_period, exc)
                         raise
                     if exec_name == "multiprocess":

@@ -368,8 +368,7 @@ class StepRun:
         if inspect.isasyncgen(result):
             import asyncio
 
-            for item in asyncio.run(_collect_async(result)):
-                yield item
+            yield from asyncio.run(_collect_async(result))
             return
         yield from self._normalize_return(result)
 

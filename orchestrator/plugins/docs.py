@@ -65,7 +65,7 @@ def render() -> str:
         ),
         "",
     ]
-    for title, intro, names in hookspecs.HOOK_SECTIONS:
+    for title, _intro, names in hookspecs.HOOK_SECTIONS:
         out.append(f"- {title}: " + ", ".join(f"[`{n}`](#{n})" for n in names))
     out.append("")
     for title, intro, names in hookspecs.HOOK_SECTIONS:

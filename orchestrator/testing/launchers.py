@@ -311,8 +311,8 @@ class LauncherConformance(_RawConformance):
     def test_handle_is_json_and_reattachable(self, launcher: Launcher, tmp_path: Path) -> None:
         recorded: list[Any] = []
         launched = launcher.launch(self.make_spec("echo hi", tmp_path),
-                                   on_handle=lambda l: recorded.append(
-                                       json.loads(json.dumps(l.handle))))
+                                   on_handle=lambda launch: recorded.append(
+                                       json.loads(json.dumps(launch.handle))))
         try:
             assert recorded == [launched.handle]
             assert recorded[0]["launcher"] == launcher.name
