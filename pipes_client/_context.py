@@ -475,7 +475,8 @@ class PipesContext:
         if not metadata:
             return None
         if not hasattr(metadata, "items"):
-            raise PipesClientError(f"{method}: metadata must be a dict, got {type(metadata).__name__}")
+            raise PipesClientError(
+                f"{method}: metadata must be a dict, got {type(metadata).__name__}")
         out: dict[str, Any] = {}
         for name, value in metadata.items():
             if not isinstance(name, str):
@@ -521,12 +522,14 @@ class PipesContext:
         method = "report_asset_check"
         key = self._resolve_asset_key(asset_key, method)
         if not isinstance(check_name, str) or not check_name:
-            raise PipesClientError(f"{method}: check_name must be a non-empty str, got {check_name!r}")
+            raise PipesClientError(
+                f"{method}: check_name must be a non-empty str, got {check_name!r}")
         if not isinstance(passed, bool):
             raise PipesClientError(f"{method}: passed must be True or False, got {passed!r}")
         sev = getattr(severity, "value", severity)
         if not isinstance(sev, str) or sev.upper() not in ("WARN", "ERROR"):
-            raise PipesClientError(f"{method}: severity must be 'ERROR' or 'WARN', got {severity!r}")
+            raise PipesClientError(
+                f"{method}: severity must be 'ERROR' or 'WARN', got {severity!r}")
         self._send(method, {"asset_key": key, "check_name": check_name, "passed": passed,
                             "severity": sev.upper(), "metadata": self._metadata(metadata, method)})
 
@@ -535,9 +538,11 @@ class PipesContext:
         try:
             self._send("report_custom_message", {"payload": payload})
         except (TypeError, ValueError) as exc:
-            raise PipesClientError(f"report_custom_message: payload is not JSON-serializable: {exc}") from None
+            raise PipesClientError(
+                f"report_custom_message: payload is not JSON-serializable: {exc}") from None
 
-    def log_external_stream(self, stream: str, text: str, extras: dict[str, Any] | None = None) -> None:
+    def log_external_stream(self, stream: str, text: str,
+                            extras: dict[str, Any] | None = None) -> None:
         """Forward captured stdout/stderr text (Dagster's ``log_external_stream``)."""
         self._send("log_external_stream", {"stream": stream, "text": text, "extras": extras or {}})
 
@@ -647,7 +652,8 @@ def _serialize(value: Any, fmt: str, method: str) -> bytes:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise PipesClientError(f"{method}: writing Parquet needs pyarrow (pip install pyarrow)") from None
+        raise PipesClientError(
+            f"{method}: writing Parquet needs pyarrow (pip install pyarrow)") from None
     if type(value).__name__ == "DataFrame":
         table = pa.Table.from_pandas(value)
     elif isinstance(value, list):

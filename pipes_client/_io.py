@@ -456,7 +456,8 @@ class PipesBlobStoreMessageWriter:
     def open(self, params: Mapping[str, Any]) -> PipesBlobStoreMessageWriterChannel:
         fs = self._fs
         if "bucket" in params:
-            prefix = "/".join(p for p in (str(params["bucket"]), params.get("key_prefix") or "") if p)
+            parts = (str(params["bucket"]), params.get("key_prefix") or "")
+            prefix = "/".join(p for p in parts if p)
             protocol = "s3"
         elif "path" in params:
             prefix = f"{self._root}{params['path']}"
@@ -498,7 +499,8 @@ class PipesDefaultMessageWriter:
         if "stdio" in params:
             return PipesStreamMessageWriterChannel(_stream(params["stdio"], params))
         if "buffered_stdio" in params:
-            return PipesBufferedStreamMessageWriterChannel(_stream(params["buffered_stdio"], params))
+            stream = _stream(params["buffered_stdio"], params)
+            return PipesBufferedStreamMessageWriterChannel(stream)
         if "bucket" in params:
             return PipesBlobStoreMessageWriter(self._fs, interval=self._interval).open(params)
         raise PipesClientError(

@@ -400,7 +400,8 @@ class DockerLauncher(Launcher):
             hint = (f"a volume's host path does not exist on the Docker host; fix "
                     f"options['volumes'] (mounts: {list(binds)})")
         elif "network" in text and "not found" in text:
-            hint = "create the network first (`docker network create NAME`) or fix options['network']"
+            hint = ("create the network first (`docker network create NAME`) "
+                    "or fix options['network']")
         elif "No such image" in text:
             hint = "build or load the image, or set pull_policy='if_missing'"
         return LauncherError(f"docker launcher: cannot create a container of image {image!r}: "
