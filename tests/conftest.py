@@ -29,3 +29,17 @@ from helpers.fixtures import (  # noqa: E402  (re-exported as fixtures for every
 )
 
 __all__ = ["dagster_python", "docker_available", "docker_client", "test_images", "tmp_home"]
+
+
+def _restore_sigint() -> None:
+    """Tests press Ctrl-C on child processes (SIGINT), as a user at a terminal would. When
+    the test run itself was started with SIGINT ignored (``nohup``, ``cmd &`` in a
+    non-interactive shell, some CI runners), every child would inherit the ignore and never
+    see the signal; giving this process a handler makes children start with the default."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_restore_sigint()
