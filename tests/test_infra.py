@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from helpers import infra
 from helpers.net import free_port, port_open, wait_until
 
@@ -56,9 +55,11 @@ def test_parse_env_file_rejects_malformed_lines(tmp_path):
 def test_shell_and_python_read_the_same_settings():
     script = f'source "{infra.SCRIPTS / "lib.sh"}"; echo "$ORCH_TEST_PYTHON_IMAGE|$DAGSTER_VERSION"'
     env = {k: v for k, v in os.environ.items() if k not in infra.parse_env_file(infra.INFRA_ENV)}
-    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                         check=True)
     settings = infra.parse_env_file(infra.INFRA_ENV)
-    assert out.stdout.strip() == f"{settings['ORCH_TEST_PYTHON_IMAGE']}|{settings['DAGSTER_VERSION']}"
+    expected = f"{settings['ORCH_TEST_PYTHON_IMAGE']}|{settings['DAGSTER_VERSION']}"
+    assert out.stdout.strip() == expected
 
 
 @pytest.mark.parametrize("name", SCRIPT_NAMES)
@@ -206,7 +207,8 @@ def test_python_image_runs_python3(docker_client, test_images):
     token = uuid.uuid4().hex
     code = (
         "import json, sys; "
-        f"print(json.dumps({{'v': sys.version_info[:2], 'n': sum(range(10)), 't': '{token}'[::-1]}}))"
+        "print(json.dumps({'v': sys.version_info[:2], 'n': sum(range(10)), "
+        f"'t': '{token}'[::-1]}}))"
     )
     out = docker_client.containers.run(test_images.python, ["python3", "-c", code], remove=True)
     assert out.decode().strip() == f'{{"v": [3, 11], "n": 45, "t": "{token[::-1]}"}}'
@@ -228,7 +230,8 @@ def test_dagster_venv_has_pinned_versions(dagster_python):
         "dbt.version.__version__)"
     )
     proc = subprocess.run(
-        [str(dagster_python), "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300
+        [str(dagster_python), "-W", "ignore", "-c", code], capture_output=True, text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     dagster_v, pipes_v, dbt_adapter_v, dbt_core_v = proc.stdout.split()
@@ -249,7 +252,8 @@ def test_dagster_venv_runs_a_pipes_session(dagster_python, tmp_path):
     messages = tmp_path / "messages.jsonl"
     context = tmp_path / "context.json"
     context.write_text(json.dumps({"asset_keys": ["a"], "run_id": "r1", "extras": {"x": 1},
-                                   "retry_number": 0, "job_name": None, "code_version_by_asset_key": None,
+                                   "retry_number": 0, "job_name": None,
+                                   "code_version_by_asset_key": None,
                                    "provenance_by_asset_key": None, "partition_key": None,
                                    "partition_key_range": None, "partition_time_window": None}))
 

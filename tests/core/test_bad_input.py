@@ -292,7 +292,7 @@ def test_unknown_input_keyword_in_composition():
             takes(y=one())
 
 
-# -- runtime mistakes --------------------------------------------------------------------------------
+# -- runtime mistakes ------------------------------------------------------------------------------
 def test_wrong_return_arity():
     @op(out={"a": Out(), "b": Out()})
     def two_outs():
@@ -484,7 +484,7 @@ def test_every_error_class_is_an_orchestrator_error():
         assert issubclass(cls, OrchestratorError)
 
 
-# -- validate() reports everything at once -----------------------------------------------------------
+# -- validate() reports everything at once ---------------------------------------------------------
 def test_validate_reports_every_problem_at_once():
     @asset(name="dup")
     def d1():

@@ -47,7 +47,7 @@ class Inner(Config):
 
 class Outer(Config):
     a: int | str = 1
-    inner: Optional[Inner] = None
+    inner: Optional[Inner] = None  # noqa: UP045 - the typing.Optional spelling is tested too
     items: list[Inner] = []
     mode: Literal["fast", "safe"] = "fast"
 

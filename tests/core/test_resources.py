@@ -167,7 +167,7 @@ def test_generator_must_yield_exactly_once():
     @resource
     def never(_context):
         return
-        yield  # noqa: unreachable - makes this a generator
+        yield  # unreachable on purpose: makes this a generator
 
     @resource
     def twice(_context):

@@ -148,7 +148,7 @@ def test_from_coercible_list_of_mixed_items():
     assert names(sel) == {"a", "d", "finance/ledger", "finance/balance"}
 
 
-# -- jobs -------------------------------------------------------------------------------------------
+# -- jobs ------------------------------------------------------------------------------------------
 def test_define_asset_job_runs_only_its_selection(tmp_path):
     from orchestrator import Instance
 

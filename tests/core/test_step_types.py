@@ -50,9 +50,9 @@ def test_annotated_inputs_and_outputs_checked_and_recorded():
     result = materialize([numbers, total])
     assert result.success
     checks = type_checks(result)
-    assert ("numbers", "result", "list", True) in [(s, l, t.split("[")[0], ok)
-                                                  for s, l, t, ok in checks]
-    assert [(s, l, ok) for s, l, _, ok in checks] == [
+    assert ("numbers", "result", "list", True) in [(s, name, t.split("[")[0], ok)
+                                                  for s, name, t, ok in checks]
+    assert [(s, name, ok) for s, name, _, ok in checks] == [
         ("numbers", "result", True), ("total", "numbers", True), ("total", "result", True)]
 
 
@@ -113,7 +113,7 @@ def test_custom_dagster_type_non_empty_list():
 
     ok = j.execute_in_process(run_config={"ops": {"produce": {"config": [1, 2]}}})
     assert ok.output_for_node("consume") == 2
-    assert [(s, l, t, y) for s, l, t, y in type_checks(ok)] == [
+    assert [(s, name, t, y) for s, name, t, y in type_checks(ok)] == [
         ("produce", "result", "NonEmptyList", True), ("consume", "items", "NonEmptyList", True),
         ("consume", "result", "int", True)]
 

@@ -113,19 +113,20 @@ def test_none_annotation_requires_none():
 
 
 def test_optional_and_union_spellings():
-    for annotation in (Optional[int], Union[int, None], int | None):
+    # every spelling is tested, the typing ones too (hence the noqa for ruff's UP rules)
+    for annotation in (Optional[int], Union[int, None], int | None):  # noqa: UP007, UP045
         assert ok(annotation, None)
         assert ok(annotation, 3)
         assert why(annotation, "x") == "expected int | None, got str ('x')"
     assert ok(int | str, "x")
     assert why(int | str, 1.5) == "expected int | str, got float (1.5)"
-    assert ok(Optional[list[int]], [1])
-    assert why(Optional[list[int]], ["a"]) == \
-        "expected list[int] | None, got list with element 0 of type str ('a')"
+    assert ok(Optional[list[int]], [1])  # noqa: UP045 - typing spelling on purpose
+    assert why(Optional[list[int]], ["a"]) == (  # noqa: UP045 - typing spelling on purpose
+        "expected list[int] | None, got list with element 0 of type str ('a')")
 
 
 def test_union_with_any_is_not_checked():
-    assert type_checker_for(Union[int, Any]) is None
+    assert type_checker_for(Union[int, Any]) is None  # noqa: UP007 - typing spelling on purpose
 
 
 # -- containers ------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_checkers_are_cached_per_annotation():
 
 def test_type_name():
     assert type_name(list[int]) == "list[int]"
-    assert type_name(Optional[int]) == "int | None"
+    assert type_name(Optional[int]) == "int | None"  # noqa: UP045 - typing spelling on purpose
     assert type_name(dict[str, tuple[int, ...]]) == "dict[str, tuple[int, ...]]"
     assert type_name(Literal["a"]) == "Literal['a']"
     assert type_name(None) == "None"
@@ -315,7 +316,7 @@ def test_dagster_type_inside_containers_and_optional():
     calls.clear()
     assert ok(positive_type | None, None)
     assert calls == []  # None matched first, the check function never saw it
-    assert ok(Optional[positive_type], 3)  # type: ignore[valid-type]
+    assert ok(Optional[positive_type], 3)  # type: ignore[valid-type]  # noqa: UP045 - on purpose
 
 
 def test_dagster_type_works_as_a_resolved_annotation():

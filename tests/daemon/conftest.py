@@ -31,7 +31,7 @@ def write_defs(tmp_path):
     counter = iter(range(1000))
 
     def make(source: str, name: str | None = None) -> CodeLocationOrigin:
-        path = tmp_path / f"{name or 'defs_%d' % next(counter)}.py"
+        path = tmp_path / f"{name or f'defs_{next(counter)}'}.py"
         path.write_text(HEADER + textwrap.dedent(source))
         return CodeLocationOrigin.for_file(str(path))
 

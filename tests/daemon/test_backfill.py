@@ -4,8 +4,14 @@ from __future__ import annotations
 import pytest
 
 from orchestrator import AssetKey
-from orchestrator.backfill import (BackfillStatus, cancel_backfill, get_backfill, get_backfills,
-                                   launch_backfill, resume_backfill)
+from orchestrator.backfill import (
+    BackfillStatus,
+    cancel_backfill,
+    get_backfill,
+    get_backfills,
+    launch_backfill,
+    resume_backfill,
+)
 from orchestrator.daemon import LoadedLocation, ManualClock
 from orchestrator.daemon.worker import execute_queued_run
 from orchestrator.errors import DefinitionError, OrchestratorError

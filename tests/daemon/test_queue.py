@@ -13,7 +13,6 @@ from orchestrator.errors import DefinitionError
 from orchestrator.events import Event, EventType, RunStatus
 
 
-
 def status(instance, run_id):
     return instance.run_storage.get_run(run_id).status
 

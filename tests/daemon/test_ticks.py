@@ -349,7 +349,8 @@ def ops_job():
 
 @schedule(job=ops_job, cron_schedule="0 * * * *", default_status=DefaultScheduleStatus.RUNNING)
 def hourly_ops(context):
-    return RunRequest(run_config={"ops": {"emit": {"config": {"n": context.scheduled_execution_time.hour}}}})
+    hour = context.scheduled_execution_time.hour
+    return RunRequest(run_config={"ops": {"emit": {"config": {"n": hour}}}})
 
 defs = Definitions(jobs=[ops_job], schedules=[hourly_ops])
 """

@@ -193,7 +193,7 @@ def test_docs_page_examples_run(page, page_env):
     run_page(page)
 
 
-# -- the runner itself -------------------------------------------------------------------------------
+# -- the runner itself -----------------------------------------------------------------------------
 def test_extract_blocks_order_languages_and_skip_marks():
     text = "\n".join([  # noqa: FLY002 - one line per page line, numbered
         "# Title",                    # 1

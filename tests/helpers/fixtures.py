@@ -17,7 +17,6 @@ Outside ``tests/`` (e.g. benchmarks): ``PYTHONPATH=tests python -m pytest -p hel
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +42,8 @@ __all__ = [
 def unavailable(what: str, how_to_fix: str) -> NoReturn:
     """Skip (or, under CI, fail) a test whose infrastructure is missing."""
     if infra.in_ci():
-        pytest.fail(f"{what} (CI=true, so this is a failure, not a skip). {how_to_fix}", pytrace=False)
+        pytest.fail(f"{what} (CI=true, so this is a failure, not a skip). {how_to_fix}",
+                    pytrace=False)
     pytest.skip(f"{what}. {how_to_fix}")
 
 
@@ -52,7 +52,8 @@ def docker_available() -> bool:
     """True once ``docker info`` answers; skips (fails under CI) otherwise."""
     ok, reason = infra.docker_engine_answers()
     if not ok:
-        unavailable(f"no Docker engine answers: {reason}", "Run scripts/ensure-docker.sh (or ./scripts/test).")
+        unavailable(f"no Docker engine answers: {reason}",
+                    "Run scripts/ensure-docker.sh (or ./scripts/test).")
     return True
 
 

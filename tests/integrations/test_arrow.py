@@ -11,8 +11,9 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 
-from orchestrator import AssetIn, IOManagerError, asset, materialize  # noqa: E402
 from orchestrator_arrow import ParquetIOManager, read_table  # noqa: E402
+
+from orchestrator import AssetIn, IOManagerError, asset, materialize  # noqa: E402
 
 
 def _assets():

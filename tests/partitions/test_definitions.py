@@ -4,12 +4,23 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from orchestrator import (AllPartitionMapping, DailyPartitionsDefinition, DefinitionError,
-                          HourlyPartitionsDefinition, IdentityPartitionMapping,
-                          LastPartitionMapping, MonthlyPartitionsDefinition, MultiPartitionKey,
-                          MultiPartitionsDefinition, PartitionKeyRange, StaticPartitionMapping,
-                          StaticPartitionsDefinition, TimeWindowPartitionMapping,
-                          TimeWindowPartitionsDefinition, WeeklyPartitionsDefinition)
+from orchestrator import (
+    AllPartitionMapping,
+    DailyPartitionsDefinition,
+    DefinitionError,
+    HourlyPartitionsDefinition,
+    IdentityPartitionMapping,
+    LastPartitionMapping,
+    MonthlyPartitionsDefinition,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+    PartitionKeyRange,
+    StaticPartitionMapping,
+    StaticPartitionsDefinition,
+    TimeWindowPartitionMapping,
+    TimeWindowPartitionsDefinition,
+    WeeklyPartitionsDefinition,
+)
 from orchestrator.partitions import BackfillPolicy, contiguous_ranges
 
 UTC = timezone.utc

@@ -7,10 +7,19 @@ from datetime import timezone
 import pytest
 from click.testing import CliRunner
 
-from orchestrator import (AssetIn, DailyPartitionsDefinition, DefinitionError, Instance,
-                          MultiPartitionsDefinition, PartitionKeyRange, StaticPartitionMapping,
-                          StaticPartitionsDefinition, TimeWindowPartitionMapping, asset,
-                          materialize)
+from orchestrator import (
+    AssetIn,
+    DailyPartitionsDefinition,
+    DefinitionError,
+    Instance,
+    MultiPartitionsDefinition,
+    PartitionKeyRange,
+    StaticPartitionMapping,
+    StaticPartitionsDefinition,
+    TimeWindowPartitionMapping,
+    asset,
+    materialize,
+)
 from orchestrator.cli import cli
 from orchestrator.events import EventType
 

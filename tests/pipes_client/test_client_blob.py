@@ -120,7 +120,8 @@ def test_context_from_object_store_and_remote_url():
     fs = fsspec.filesystem("memory")
     fs.store.clear()
     fs.pipe("bkt/run1/context.json", json.dumps({"run_id": "from-store"}).encode())
-    ctx = PipesDefaultContextLoader(fs=fs).load_context({"bucket": "bkt", "key": "run1/context.json"})
+    loader = PipesDefaultContextLoader(fs=fs)
+    ctx = loader.load_context({"bucket": "bkt", "key": "run1/context.json"})
     assert ctx["run_id"] == "from-store" and ctx["asset_keys"] is None and ctx["extras"] == {}
     ctx = PipesDefaultContextLoader().load_context({"url": "memory://bkt/run1/context.json"})
     assert ctx["run_id"] == "from-store"

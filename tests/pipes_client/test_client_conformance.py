@@ -59,7 +59,8 @@ def _env():
 
 
 def test_python_client_conformance():
-    out = subprocess.run([sys.executable, str(DRIVERS / "py_driver.py"), vectors_path("client_calls")],
+    driver = str(DRIVERS / "py_driver.py")
+    out = subprocess.run([sys.executable, driver, vectors_path("client_calls")],
                          capture_output=True, text=True, env=_env(), timeout=120, check=True)
     results = {r["name"]: r for r in map(json.loads, out.stdout.splitlines())}
     check_results(results)

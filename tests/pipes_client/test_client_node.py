@@ -19,7 +19,8 @@ CLIENT = str(REPO / "pipes_client" / "node")
 
 def run_js(host: MiniHost, body: str, *args: str):
     script = host.tmp / "job.js"
-    script.write_text(f"const {{ openPipes, withPipes, meta, PipesError }} = require({CLIENT!r});\n{body}")
+    script.write_text(
+        f"const {{ openPipes, withPipes, meta, PipesError }} = require({CLIENT!r});\n{body}")
     return host.run([NODE, str(script), *args])
 
 
@@ -31,7 +32,8 @@ const pipes = openPipes();
 pipes.log.info(`computing ${pipes.assetKey} v${pipes.codeVersion} ${pipes.getExtra('greeting')}`);
 pipes.reportAssetMaterialization({
   metadata: { rows: 10, ratio: meta.float(1), mean: 2.5, explicit: { type: 'float', raw_value: 3 },
-              ok: true, site: meta.url('https://x.org'), cfg: { a: [1, 2] }, big: 12345678901234567890n },
+              ok: true, site: meta.url('https://x.org'), cfg: { a: [1, 2] },
+              big: 12345678901234567890n },
   dataVersion: 'dv1' });
 pipes.reportAssetCheck({ checkName: 'not_empty', passed: false, severity: 'WARN' });
 pipes.close();
@@ -114,9 +116,16 @@ const errors = [];
 for (const f of [() => pipes.reportAssetMaterialization({ assetKey: 'nope' }),
                  () => pipes.partitionKey,
                  () => pipes.reportAssetCheck({ checkName: 'c', passed: 'yes' }),
-                 () => pipes.reportAssetMaterialization({ metadata: { n: { type: 'int', raw_value: 1.5 } } }),
+                 () => pipes.reportAssetMaterialization({
+                   metadata: { n: { type: 'int', raw_value: 1.5 } } }),
                  () => pipes.log.log('LOUD', 'x')]) {
-  try { f(); errors.push('NO ERROR'); } catch (e) { if (!(e instanceof PipesError)) throw e; errors.push(e.message); }
+  try {
+    f();
+    errors.push('NO ERROR');
+  } catch (e) {
+    if (!(e instanceof PipesError)) throw e;
+    errors.push(e.message);
+  }
 }
 pipes.progress(3, { total: 4, message: 'm' });
 pipes.reportOutput({ a: 1 });
@@ -141,7 +150,8 @@ console.log(JSON.stringify(errors));
 def test_no_bootstrap_is_a_no_op_with_a_warning(tmp_path):
     script = tmp_path / "s.js"
     script.write_text(f"const {{ openPipes }} = require({CLIENT!r});\nconst p = openPipes();\n"
-                      "p.reportAssetMaterialization({ metadata: { a: 1 } }); p.close(); console.log('ok');\n")
+                      "p.reportAssetMaterialization({ metadata: { a: 1 } });\n"
+                      "p.close(); console.log('ok');\n")
     import os
     import subprocess
 
@@ -170,7 +180,10 @@ def test_node_decodes_every_bootstrap_vector(tmp_path):
 const c = require({CLIENT!r});
 const v = JSON.parse(require('fs').readFileSync({vectors_path('bootstrap')!r}, 'utf8'));
 const out = {{ cases: v.cases.concat(v.lenient).map((x) => c.decodeBootstrap(x.encoded, 'v')),
-              invalid: v.invalid.map((x) => {{ try {{ c.decodeBootstrap(x.encoded, 'v'); return null; }} catch (e) {{ return e.message; }} }}) }};
+              invalid: v.invalid.map((x) => {{
+                try {{ c.decodeBootstrap(x.encoded, 'v'); return null; }}
+                catch (e) {{ return e.message; }}
+              }}) }};
 console.log(JSON.stringify(out));
 """
     proc = subprocess.run([NODE, "-e", code], capture_output=True, text=True, timeout=60)
@@ -190,7 +203,9 @@ def test_node_asset_keys_match_the_vectors():
     code = f"""
 const c = require({CLIENT!r});
 const v = JSON.parse(require('fs').readFileSync({vectors_path('asset_keys')!r}, 'utf8'));
-const bad = v.invalid.filter((x) => {{ try {{ c.unescapeAssetKey(x.escaped); return true; }} catch (e) {{ return false; }} }});
+const bad = v.invalid.filter((x) => {{
+  try {{ c.unescapeAssetKey(x.escaped); return true; }} catch (e) {{ return false; }}
+}});
 console.log(JSON.stringify({{
   esc: v.cases.map((x) => c.escapeAssetKey(x.parts)),
   unesc: v.cases.concat(v.decode_only).map((x) => c.unescapeAssetKey(x.escaped)),

@@ -288,12 +288,14 @@ def test_bad_bootstrap_fails_loudly(tmp_path):
 def test_context_inline_and_by_url(tmp_path):
     host = MiniHost(tmp_path)
     host.context_params = {"data": make_context(run_id="inline-run")}
-    host.python("from pipes_client import open_pipes\nwith open_pipes() as p: p.log.info(p.run_id)\n")
+    log_run_id = ("from pipes_client import open_pipes\n"
+                  "with open_pipes() as p: p.log.info(p.run_id)\n")
+    host.python(log_run_id)
     assert host.messages()[1]["params"]["message"] == "inline-run"
 
     host2 = MiniHost(tmp_path / "u" if (tmp_path / "u").mkdir() is None else tmp_path)
     host2.context_params = {"url": "file://" + str(host2.context_path)}
-    host2.python("from pipes_client import open_pipes\nwith open_pipes() as p: p.log.info(p.run_id)\n")
+    host2.python(log_run_id)
     assert host2.messages()[1]["params"]["message"] == "run-123"
 
 

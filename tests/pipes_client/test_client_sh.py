@@ -95,9 +95,12 @@ pipes_log INFO late || echo "e7"
 def test_stdio_channel_and_single_echo(tmp_path, sh):
     """An existing script needs no library: one echo on stdout is a materialization."""
     host = MiniHost(tmp_path, channel="stdio")
-    proc = run_sh(host, sh, """
+    message = ('{"__dagster_pipes_version": "0.1", "method": "report_asset_materialization", '
+               '"params": {"asset_key": "orders", "data_version": null, '
+               '"metadata": {"rows": {"type": "int", "raw_value": 42}}}}')
+    proc = run_sh(host, sh, f"""
 echo "ordinary output"
-echo '{"__dagster_pipes_version": "0.1", "method": "report_asset_materialization", "params": {"asset_key": "orders", "data_version": null, "metadata": {"rows": {"type": "int", "raw_value": 42}}}}'
+echo '{message}'
 """)
     assert proc.returncode == 0
     msgs = host.messages()

@@ -244,4 +244,5 @@ def test_import_is_stdlib_only_and_light():
             "print(sorted(m for m in set(sys.modules) - before))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = eval(out.stdout)
-    assert all(m.startswith("pipes_protocol") or m in {"__future__", "math"} for m in loaded), loaded
+    allowed = {"__future__", "math"}
+    assert all(m.startswith("pipes_protocol") or m in allowed for m in loaded), loaded

@@ -203,11 +203,13 @@ def test_two_plugins_adding_the_same_command() -> None:
         return P()
 
     runner = CliRunner()
-    with plugin_registered(make("first"), name="first"), plugin_registered(make("second"), name="second"):
+    with plugin_registered(make("first"), name="first"), \
+            plugin_registered(make("second"), name="second"):
         result = runner.invoke(cli, ["dup"])
         assert result.output == "first\n"
         [failure] = plugin_failures()
-        assert "command 'dup' is added twice: by plugin 'first' and by plugin 'second'" in failure.error
+        assert ("command 'dup' is added twice: by plugin 'first' and by plugin 'second'"
+                in failure.error)
 
 
 def test_orchestrator_errors_are_printed_without_traceback() -> None:

@@ -79,7 +79,8 @@ def test_every_hook_has_docs_and_a_test() -> None:
         if sectioned.count(name) != 1:
             problems.append(f"hook {name} must appear exactly once in HOOK_SECTIONS")
     if len(sectioned) != len(names):
-        problems.append(f"HOOK_SECTIONS names hooks that do not exist: {set(sectioned) - set(names)}")
+        unknown = set(sectioned) - set(names)
+        problems.append(f"HOOK_SECTIONS names hooks that do not exist: {unknown}")
 
     current = (DOCS / "hooks.md").read_text() if (DOCS / "hooks.md").exists() else ""
     if current != hook_docs.render():
@@ -93,7 +94,8 @@ def test_every_hook_has_docs_and_a_test() -> None:
 
     tested = set()
     for path in TESTS.rglob("*.py"):
-        tested |= set(re.findall(r"^\s*(?:async\s+)?def test_hook_(\w+)\(", path.read_text(), re.MULTILINE))
+        tested |= set(re.findall(r"^\s*(?:async\s+)?def test_hook_(\w+)\(", path.read_text(),
+                                 re.MULTILINE))
     for name in names:
         if name not in tested:
             problems.append(f"hook {name} has no test function named test_hook_{name} under tests/")

@@ -203,7 +203,8 @@ def test_strict_mode_raises_for_failing_plugin(make_dist, monkeypatch) -> None:
     [("2", "2"), ("(2, 3)", "2 or 3"), ("0", "0")],
 )
 def test_incompatible_api_version_is_refused(make_dist, monkeypatch, declared, needs) -> None:
-    source = good("future").replace("ORCHESTRATOR_PLUGIN_API = 1", f"ORCHESTRATOR_PLUGIN_API = {declared}")
+    source = good("future").replace("ORCHESTRATOR_PLUGIN_API = 1",
+                                    f"ORCHESTRATOR_PLUGIN_API = {declared}")
     name, _ = make_dist(source, entry_point="future")
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", name)
     assert plugins_info() == []
@@ -220,7 +221,8 @@ def test_incompatible_api_version_is_refused(make_dist, monkeypatch, declared, n
 
 
 def test_api_version_tuple_including_ours_is_accepted(make_dist, monkeypatch) -> None:
-    source = good("multi").replace("ORCHESTRATOR_PLUGIN_API = 1", "ORCHESTRATOR_PLUGIN_API = (1, 2)")
+    source = good("multi").replace("ORCHESTRATOR_PLUGIN_API = 1",
+                                   "ORCHESTRATOR_PLUGIN_API = (1, 2)")
     name, _ = make_dist(source)
     monkeypatch.setenv("ORCHESTRATOR_PLUGINS", name)
     [info] = plugins_info()

@@ -90,7 +90,8 @@ def test_duplicate_without_override_is_an_error_naming_both(
     assert "s3-ish" not in entries
     [failure] = plugin_failures()
     assert failure.name == "clash" and failure.stage == "hook register_io_managers"
-    assert f"IO manager 'fs' is registered twice: by plugin '{builtin}' and by plugin 'clash'" in failure.error
+    assert (f"IO manager 'fs' is registered twice: by plugin '{builtin}' and by plugin 'clash'"
+            in failure.error)
     assert "override=True" in failure.error
     assert "'clash'" in caplog.text
     # rebuilding the registry (plugins changed) does not report it again
@@ -173,7 +174,8 @@ def test_unknown_name_lists_known_names_and_install_hint() -> None:
         assert "known launchers: 'subprocess'" in message
         assert "pip install 'orchestrator[docker]'" in message
 
-        with pytest.raises(PluginError, match="unknown message channel 'carrier-pigeon'.*install the plugin"):
+        with pytest.raises(PluginError,
+                           match="unknown message channel 'carrier-pigeon'.*install the plugin"):
             get_message_channel("carrier-pigeon")
 
 

@@ -5,13 +5,30 @@ from datetime import datetime, timezone
 
 import pytest
 
-from orchestrator import (DailyPartitionsDefinition, DefaultScheduleStatus, DefinitionError,
-                          Instance, MultiPartitionsDefinition, RunRequest, RunStatus,
-                          ScheduleDefinition, SensorResult, SkipReason,
-                          StaticPartitionsDefinition, asset, asset_sensor,
-                          build_schedule_context, build_schedule_from_partitioned_job,
-                          build_sensor_context, define_asset_job, materialize,
-                          run_failure_sensor, run_status_sensor, schedule, sensor)
+from orchestrator import (
+    DailyPartitionsDefinition,
+    DefaultScheduleStatus,
+    DefinitionError,
+    Instance,
+    MultiPartitionsDefinition,
+    RunRequest,
+    RunStatus,
+    ScheduleDefinition,
+    SensorResult,
+    SkipReason,
+    StaticPartitionsDefinition,
+    asset,
+    asset_sensor,
+    build_schedule_context,
+    build_schedule_from_partitioned_job,
+    build_sensor_context,
+    define_asset_job,
+    materialize,
+    run_failure_sensor,
+    run_status_sensor,
+    schedule,
+    sensor,
+)
 
 UTC = timezone.utc
 

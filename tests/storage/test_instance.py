@@ -141,7 +141,8 @@ def test_config_file_selects_a_storage_class(tmp_path):
         ("run_storage: {module: m}\n", "'module' and 'class' must both be strings"),
         ("run_storage: {module: no_such_module_xyz, class: C}\n",
          "cannot import module 'no_such_module_xyz'"),
-        ("run_storage: {module: orchestrator.storage.sqlite, class: Nope}\n", "no attribute 'Nope'"),
+        ("run_storage: {module: orchestrator.storage.sqlite, class: Nope}\n",
+         "no attribute 'Nope'"),
         ("run_storage: {module: orchestrator.errors, class: StorageError}\n",
          "not a RunStorage subclass"),
         ("run_storage: {module: orchestrator.storage.sqlite, class: SqliteRunStorage, "
@@ -156,7 +157,7 @@ def test_bad_config_files_name_the_file_and_the_problem(tmp_path, yaml_text, mat
     (home / "orchestrator.yaml").write_text(yaml_text)
     inst = Instance.from_home(home)
     with pytest.raises(ConfigError, match=match) as info:
-        inst.run_storage
+        _ = inst.run_storage
     assert str(home / "orchestrator.yaml") in str(info.value)
 
 
@@ -197,7 +198,7 @@ def test_instances_of_homes_no_longer_used_are_released(clean_env, monkeypatch):
 
     monkeypatch.setenv(HOME_ENV_VAR, str(clean_env / "one"))
     first = weakref.ref(Instance.get())
-    first().run_storage  # open its store
+    assert first().run_storage is not None  # open its store
     monkeypatch.setenv(HOME_ENV_VAR, str(clean_env / "two"))
     second = Instance.get()
     gc.collect()

@@ -96,7 +96,8 @@ def test_nan_and_infinity_in_metadata_round_trip(store):
         "ninf": {"type": "float", "raw_value": float("-inf")},
     }
     store.store_events(
-        [Event(EventType.ASSET_MATERIALIZATION, "r", asset_key=AssetKey("a"), data={"metadata": meta})]
+        [Event(EventType.ASSET_MATERIALIZATION, "r", asset_key=AssetKey("a"),
+               data={"metadata": meta})]
     )
     (event,) = store.get_events("r")
     got = event.data["metadata"]

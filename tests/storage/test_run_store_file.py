@@ -17,7 +17,8 @@ from orchestrator.storage.sqlite import SCHEMA_VERSION, SqliteRunStorage
 def test_kv_round_trip_replace_delete(store):
     assert store.kv_get("sensors", "s1") is None
     store.kv_set("sensors", "s1", {"cursor": 10, "seen": ["a", "b"], "ratio": float("inf")})
-    assert store.kv_get("sensors", "s1") == {"cursor": 10, "seen": ["a", "b"], "ratio": float("inf")}
+    assert store.kv_get("sensors", "s1") == {"cursor": 10, "seen": ["a", "b"],
+                                             "ratio": float("inf")}
     store.kv_set("sensors", "s1", 11)
     assert store.kv_get("sensors", "s1") == 11
     store.kv_set("other", "s1", "x")  # namespaces are separate
@@ -33,8 +34,9 @@ def test_reopening_a_file_keeps_everything(db_path):
     with SqliteRunStorage(db_path) as s:
         s.add_run(RunRecord(run_id="r", job_name="j", tags={"t": "1"}))
         s.store_events([Event(EventType.RUN_START, "r"),
-                        Event(EventType.ASSET_MATERIALIZATION, "r", asset_key=AssetKey(["a", "b/c"]),
-                              partition="p", data={"metadata": {"n": {"type": "int", "raw_value": 3}}}),
+                        Event(EventType.ASSET_MATERIALIZATION, "r",
+                              asset_key=AssetKey(["a", "b/c"]), partition="p",
+                              data={"metadata": {"n": {"type": "int", "raw_value": 3}}}),
                         Event(EventType.RUN_SUCCESS, "r")])
         s.kv_set("ns", "k", [1, 2])
         before_events = s.get_events("r")
@@ -110,7 +112,8 @@ def test_a_failed_migration_leaves_the_file_at_the_old_version(db_path, monkeypa
     conn.close()
 
 
-@pytest.mark.parametrize("content", [b"this is not a database at all\n" * 100, b"\x00" * 4096 + b"junk"])
+@pytest.mark.parametrize("content", [b"this is not a database at all\n" * 100,
+                                     b"\x00" * 4096 + b"junk"])
 def test_a_corrupt_file_is_a_storage_error_naming_file_and_fix(db_path, content):
     db_path.write_bytes(content)
     with pytest.raises(StorageError) as info:

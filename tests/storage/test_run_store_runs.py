@@ -104,7 +104,8 @@ def test_lifecycle_events_move_status_in_the_same_transaction(store):
     store.store_events([Event(EventType.RUN_CANCELING, "r", timestamp=t0 + 2)])
     assert store.get_run("r").status is RunStatus.CANCELING
     store.store_events(
-        [Event(EventType.LOG, "r", timestamp=t0 + 3), Event(EventType.RUN_CANCELED, "r", timestamp=t0 + 4)]
+        [Event(EventType.LOG, "r", timestamp=t0 + 3),
+         Event(EventType.RUN_CANCELED, "r", timestamp=t0 + 4)]
     )
     run = store.get_run("r")
     assert run.status is RunStatus.CANCELED and run.ended_at == t0 + 4

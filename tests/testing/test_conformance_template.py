@@ -12,12 +12,13 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "examples" / "plugin-template"
 if str(TEMPLATE) not in sys.path:
     sys.path.insert(0, str(TEMPLATE))
 
-import orchestrator_notify
-from orchestrator_notify.launcher import DetachedLauncher
+# the template is not installed: these imports need TEMPLATE on sys.path first
+import orchestrator_notify  # noqa: E402
+from orchestrator_notify.launcher import DetachedLauncher  # noqa: E402
 
-from orchestrator.launchers import LaunchSpec
-from orchestrator.plugins import plugin_registered, reset_plugins
-from orchestrator.testing.launchers import LauncherConformance
+from orchestrator.launchers import LaunchSpec  # noqa: E402
+from orchestrator.plugins import plugin_registered, reset_plugins  # noqa: E402
+from orchestrator.testing.launchers import LauncherConformance  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

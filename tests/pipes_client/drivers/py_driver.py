@@ -38,7 +38,8 @@ def main(path):
             for call in case["calls"]:
                 args = dict(call["args"])
                 if "metadata" in args:
-                    args["metadata"] = {n: {"type": t, "raw_value": v} for n, t, v in args["metadata"]}
+                    args["metadata"] = {n: {"type": t, "raw_value": v}
+                                        for n, t, v in args["metadata"]}
                 if call["call"] == "log":
                     pipes.log.log(args["level"], args["message"])
                 else:
