@@ -106,7 +106,8 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "assets": len(specs),
 
 
 def _run(python: str, snippet: str, *args: str, env: dict[str, str] | None = None) -> dict:
-    proc = subprocess.run([python, "-c", snippet, *args], capture_output=True, text=True, check=False,
+    proc = subprocess.run([python, "-c", snippet, *args], capture_output=True, text=True,
+                          check=False,
                           env=env, timeout=600)
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({python}):\n{proc.stderr[-3000:]}")

@@ -119,7 +119,7 @@ def _columns(rng: random.Random, col_template: dict[str, Any], n: int) -> dict[s
 def _model_sql(rng: random.Random, parents: list[tuple[str, str]], cols: list[str]) -> str:
     """Plausible SQL: a CTE per parent, joins, a few expressions (real projects' size)."""
     ctes = []
-    for i, (kind, ref) in enumerate(parents):
+    for i, (_kind, ref) in enumerate(parents):
         ctes.append(f"p{i} as (\n    select *\n    from {ref}\n    where 1 = 1\n)")
     select = ",\n    ".join(
         f"coalesce(p0.{c}, {rng.randint(0, 9)}) as {c}" if rng.random() < 0.3 else f"p0.{c}"
@@ -351,7 +351,7 @@ def generate(template: dict[str, Any], n_models: int = 2000, seed: int = 0,
     for uid, _sname, _table in source_tables:
         if rng.random() < 0.5:
             add_generic("not_null", uid, "id", {})
-    for i in range(max(1, n_models // 100)):
+    for _ in range(max(1, n_models // 100)):
         a, b = rng.sample(marts, 2) if len(marts) > 1 else (marts[0], marts[0])
         t = tpl.new("singular")
         name = f"assert_{names[a]}_matches_{names[b]}"

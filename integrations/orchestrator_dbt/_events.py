@@ -98,4 +98,5 @@ def unmatched_message(command: str, project_dir: str, warnings: list[str],
                "run `dbt parse` (DbtProject.parse()) and load the definitions again")
     else:
         fix = "check the selection (`dbt ls --select ...` shows what it matches)"
-    return f"dbt {command} in project {project_dir} selected nothing it was asked for: {first}. Fix: {fix}"
+    return (f"dbt {command} in project {project_dir} selected nothing it was asked for: "
+            f"{first}. Fix: {fix}")

@@ -319,25 +319,26 @@ class _Plan:
     checks_complete: bool = True  # every check of the selected assets is selected
 
     def selection_args(self, invocation: DbtCliInvocation) -> list[str]:
-        """dbt flags for this run's selection.
+        """dbt flags for exactly this run's selection.
 
-        dbt matches every selection term against every node, so the cost grows with
-        terms x nodes (about 5 s for 1,000 terms on 1,500 models): the run of everything uses
-        the definition's own selection, a run of most assets excludes the few left out, and
-        only a small subset is listed node by node (with its tests, nothing indirect).
+        dbt matches every selection term against every node, so its cost grows with
+        terms x nodes (about 5 s for 1,000 terms on 1,500 models). The selection is therefore
+        written the short way: everything (``fqn:*``), everything but the few left out
+        (``--exclude``), or the nodes one by one with their selected tests (nothing indirect).
+        The definition's own ``select`` string is never handed to dbt: this module's reading of
+        it and dbt's could differ, and the run must build exactly the selected assets.
         """
         info = self.info
-        base = ["--select", info.select] + (["--exclude", info.exclude] if info.exclude else [])
-        if self.full:
-            return base
         nodes = info.manifest.nodes
         tests = info.manifest.tests
-        left_out = [uid for uid in info.unique_ids if uid not in self.asset_by_uid]
-        if self.checks_complete and len(left_out) < len(self.asset_by_uid):
-            extra = ["fqn:" + ".".join(nodes[uid].fqn) for uid in left_out]
-            if info.exclude:
-                return ["--select", info.select, "--exclude", info.exclude, *extra]
-            return ["--select", info.select, "--exclude", *extra]
+        everything = [uid for uid, n in nodes.items() if n.materialized != "ephemeral"]
+        if self.checks_complete:
+            left_out = [uid for uid in everything if uid not in self.asset_by_uid]
+            if not left_out:
+                return ["--select", "fqn:*"]
+            if len(left_out) < len(self.asset_by_uid):
+                return ["--select", "fqn:*", "--exclude",
+                        *("fqn:" + ".".join(nodes[uid].fqn) for uid in left_out)]
         terms = ["fqn:" + ".".join(nodes[uid].fqn) for uid in self.asset_by_uid]
         terms += ["fqn:" + ".".join(tests[uid].fqn) for uid in self.check_by_uid
                   if tests[uid].fqn]

@@ -8,7 +8,7 @@ __all__ = ["DbtManifestError", "DbtProjectError"]
 
 
 class DbtManifestError(DefinitionError):
-    """A dbt ``manifest.json`` is missing, is not valid JSON, or has a schema version we cannot read.
+    """A dbt ``manifest.json`` is missing, is not valid JSON, or has an unreadable schema version.
 
     ``path`` is the manifest file at fault.
     """

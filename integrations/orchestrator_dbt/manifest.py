@@ -1,7 +1,8 @@
 """Fast loading of dbt's ``manifest.json`` into a compact index, without importing dbt.
 
 The manifest is read with a JSON parser (``orjson`` when it is installed, else the standard
-``json`` module; ``ORCHESTRATOR_DBT_JSON=json`` forces the latter) and boiled down once to what the orchestrator needs: the models, seeds and
+``json`` module; ``ORCHESTRATOR_DBT_JSON=json`` forces the latter) and boiled down once to
+what the orchestrator needs: the models, seeds and
 snapshots that become assets, the sources that become external assets, the tests that become
 checks, and the groups. The index is cached on disk, keyed by the manifest's content hash, so the
 next load of an unchanged manifest only unpickles it::
@@ -297,7 +298,8 @@ class DbtManifest:
 
 # -- loading ----------------------------------------------------------------------------------
 def default_cache_dir() -> Path:
-    """Where indexes are cached: ``$ORCHESTRATOR_CACHE_DIR/dbt`` or ``~/.cache/orchestrator/dbt``."""
+    """Where indexes are cached: ``$ORCHESTRATOR_CACHE_DIR/dbt``, else
+    ``$XDG_CACHE_HOME/orchestrator/dbt``, else ``~/.cache/orchestrator/dbt``."""
     base = os.environ.get("ORCHESTRATOR_CACHE_DIR")
     if base:
         return Path(base) / "dbt"

@@ -399,7 +399,8 @@ def _import_roots() -> list[str]:
     import pipes_client
 
     here = Path(__file__).resolve().parent.parent
-    return list(dict.fromkeys([str(here), str(Path(pipes_client.__file__).resolve().parent.parent)]))
+    client_root = Path(pipes_client.__file__).resolve().parent.parent
+    return list(dict.fromkeys([str(here), str(client_root)]))
 
 
 def _release_adapters() -> None:

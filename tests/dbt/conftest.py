@@ -112,7 +112,8 @@ def minimal_manifest(**overrides: Any) -> dict[str, Any]:
             },
             "test.tiny.not_null_clean_id.1": {
                 "unique_id": "test.tiny.not_null_clean_id.1", "name": "not_null_clean_id",
-                "resource_type": "test", "package_name": "tiny", "attached_node": "model.tiny.clean",
+                "resource_type": "test", "package_name": "tiny",
+                "attached_node": "model.tiny.clean",
                 "column_name": "id", "config": {"severity": "WARN"},
                 "test_metadata": {"name": "not_null", "kwargs": {"column_name": "id",
                                   "model": "{{ get_where_subquery(ref('clean')) }}"}},

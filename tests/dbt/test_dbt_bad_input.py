@@ -128,7 +128,8 @@ def test_explicit_manifest_path_that_is_missing_does_not_parse(tmp_path) -> None
 
 
 @pytest.mark.system
-def test_project_that_does_not_parse_reports_dbts_message(copy_test_project, parsed_projects) -> None:
+def test_project_that_does_not_parse_reports_dbts_message(copy_test_project,
+                                                          parsed_projects) -> None:
     pdir = copy_test_project("passing")
     (pdir / "models" / "marts" / "broken.sql").write_text(
         "select * from {{ ref('model_that_does_not_exist') }}\n")

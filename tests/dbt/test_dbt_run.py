@@ -187,7 +187,8 @@ def test_run_of_most_assets_excludes_the_rest(shop) -> None:
     assert _materialized(result) == {k.to_user_string() for k in wanted}
     args = calls[-1]
     assert args[args.index("--select") + 1] == "fqn:*"
-    assert args[args.index("--exclude") + 1:][:1] == ["fqn:passing_shop.reporting.customer_activity"]
+    excluded = args[args.index("--exclude") + 1:]
+    assert excluded[:1] == ["fqn:passing_shop.reporting.customer_activity"]
     assert "not_null_customer_activity_customer_id" not in _checks(result)
     assert calls[0][calls[0].index("--select"):][:2] == ["--select", "fqn:*"]
     assert "--exclude" not in calls[0]
@@ -408,3 +409,29 @@ def test_stale_manifest_is_named_as_the_cause(shop, runner) -> None:
         message = failure.data["error"]["message"]
         assert "manifest no longer matches the project" in message, message
         assert "dbt parse" in message
+
+
+def test_custom_selection_runs_exactly_the_definitions_assets(shop) -> None:
+    calls: list[list[str]] = []
+
+    @dbt_assets(manifest=shop, select="staging", exclude="stg_events")
+    def staging(context, dbt: DbtCliResource):
+        invocation = dbt.cli(["build"], context=context)
+        calls.append(invocation.args)
+        yield from invocation.stream()
+
+    # seeds first (the staging models read them), then the staging definition on its own
+    seeds = _build_assets(shop, select="resource_type:seed")
+    resources = {"dbt": DbtCliResource(shop)}
+    assert materialize([seeds], resources=resources).success
+    result = materialize([staging, seeds], resources=resources,
+                         selection=["stg_customers", "stg_orders"])
+    assert result.success
+    assert _materialized(result) == {"stg_customers", "stg_orders"}
+    args = calls[-1]
+    selected = args[args.index("--select") + 1:args.index("--indirect-selection")]
+    assert {"fqn:passing_shop.staging.stg_customers",
+            "fqn:passing_shop.staging.stg_orders"} <= set(selected)
+    assert len(selected) == 2 + 7  # the two models and their seven tests, one by one
+    assert not any("stg_events" in term for term in selected)
+    assert "staging" not in args  # dbt never sees the definition's own selection string

@@ -98,7 +98,8 @@ def test_defaults_on_the_passing_project(passing: DbtManifest) -> None:
 
     customers = passing.get("customers")
     assert t.get_description(customers) == "One row per customer with their order totals."
-    assert t.get_description(passing.get("stg_events")) == "Click-stream events from the raw source."
+    stg_events = passing.get("stg_events")
+    assert t.get_description(stg_events) == "Click-stream events from the raw source."
     assert t.get_description(passing.get("customers_snapshot")) == (
         "dbt snapshot customers_snapshot")
     assert t.get_code_version(customers) == customers.checksum and customers.checksum
