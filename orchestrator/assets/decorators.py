@@ -208,10 +208,15 @@ def multi_asset(
             for s in specs:
                 if not isinstance(s, AssetSpec):
                     raise DefinitionError(f"{where}: specs must be AssetSpec objects, got {s!r}")
-                spec_deps = list(s.deps) if s.deps else input_deps + extra_deps
-                s2 = s.replace_attributes(
-                    deps=spec_deps, group_name=s.group_name or group_name,
-                    partitions_def=s.partitions_def or partitions_def)
+                if (s.deps or not (input_deps or extra_deps)) and \
+                        (s.group_name or not group_name) and \
+                        (s.partitions_def is not None or partitions_def is None):
+                    s2 = s  # nothing to fill in (the common case for generated specs)
+                else:
+                    s2 = s.replace_attributes(
+                        deps=list(s.deps) if s.deps else input_deps + extra_deps,
+                        group_name=s.group_name or group_name,
+                        partitions_def=s.partitions_def or partitions_def)
                 resolved.append(s2)
                 out_name = s.key.to_python_identifier()
                 keys_by_output[out_name] = s.key

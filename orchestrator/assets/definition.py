@@ -49,11 +49,14 @@ class AssetsDefinition:
         self._selected = frozenset(selected_keys) if selected_keys is not None else frozenset(
             self.specs_by_key)
         self.check_specs_by_key: dict[AssetCheckKey, AssetCheckSpec] = {}
+        dep_keys = {d for spec in self.specs_by_key.values() for d in spec.dep_keys}
         for cs in check_specs:
-            if cs.asset_key not in self.specs_by_key:
+            # a check may target an asset this definition produces, or one it depends on
+            # (e.g. dbt's source tests, which run in the same dbt invocation)
+            if cs.asset_key not in self.specs_by_key and cs.asset_key not in dep_keys:
                 raise DefinitionError(
                     f"check '{cs.name}' is declared on asset '{cs.asset_key.to_user_string()}', "
-                    f"which '{self.name}' does not produce; it produces "
+                    f"which '{self.name}' neither produces nor depends on; it produces "
                     f"{[k.to_user_string() for k in self.specs_by_key]}"
                 )
             self.check_specs_by_key[cs.key] = cs
@@ -175,7 +178,8 @@ class AssetsDefinition:
                 f"can_subset=True"
             )
         if check_keys is None:
-            check_keys = [ck for ck in self.check_specs_by_key if ck.asset_key in keys]
+            check_keys = [ck for ck in self.check_specs_by_key
+                          if ck.asset_key in keys or ck.asset_key not in self.specs_by_key]
         return AssetsDefinition(
             specs=self.specs, node_def=self.node_def,
             keys_by_output_name=self.keys_by_output_name,

@@ -215,13 +215,20 @@ class AssetCheckSpec:
     blocking: bool = False
     metadata: Mapping[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # resolve the target once (it is read on every plan and result)
+        key = None if self.asset is None else _key_of(self.asset)
+        object.__setattr__(self, "_asset_key", key)
+        object.__setattr__(self, "_key", AssetCheckKey(key, self.name) if key else None)
+
     @property
     def asset_key(self) -> AssetKey:
-        return _key_of(self.asset)
+        key = self._asset_key  # type: ignore[attr-defined]
+        return key if key is not None else _key_of(self.asset)
 
     @property
     def key(self) -> AssetCheckKey:
-        return AssetCheckKey(self.asset_key, self.name)
+        return self._key or AssetCheckKey(self.asset_key, self.name)  # type: ignore[attr-defined]
 
     def with_asset(self, asset_key: AssetKey) -> AssetCheckSpec:
         return replace(self, asset=asset_key)
