@@ -277,7 +277,8 @@ def test_keep_on_failure_then_cleanup_command(launcher, docker_client, docker_im
         assert by_id[live.handle["container_id"]]["remove"] is False
         assert by_id[stray.handle["container_id"]]["remove"] is False
         assert container_exists(docker_client, failed.handle["container_id"])  # dry run
-        real = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+        real = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
         assert real.returncode == 0, real.stderr
         assert f"removed      {failed.handle['container_name']}" in real.stdout
         assert not container_exists(docker_client, failed.handle["container_id"])

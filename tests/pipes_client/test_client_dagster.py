@@ -32,7 +32,8 @@ with open_pipes() as pipes:
             "site": {"type": "url", "raw_value": "https://example.org"},
             "file": {"type": "path", "raw_value": "/data/orders.parquet"},
             "when": {"type": "timestamp", "raw_value": 1709596800},
-            "schema": {"type": "table_schema", "raw_value": {"columns": [{"name": "id", "type": "int"}]}},
+            "schema": {"type": "table_schema",
+                       "raw_value": {"columns": [{"name": "id", "type": "int"}]}},
         },
         data_version="dv-123",
     )
@@ -50,7 +51,8 @@ import json, os, sys
 from dagster import (AssetCheckSpec, AssetExecutionContext, DagsterInstance, PipesSubprocessClient,
                      asset, materialize)
 
-client_script, client_python, pythonpath, fail = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+client_script, client_python, pythonpath = sys.argv[1], sys.argv[2], sys.argv[3]
+fail = sys.argv[4] == "1"
 customs = []
 
 @asset(check_specs=[AssetCheckSpec("row_count_ok", asset="orders")])
@@ -93,7 +95,8 @@ def run_under_dagster(dagster_python, tmp_path, fail: bool):
     defs = tmp_path / "defs.py"
     defs.write_text(DEFS_SCRIPT)
     proc = subprocess.run(
-        [str(dagster_python), str(defs), str(client), sys.executable, str(REPO), "1" if fail else "0"],
+        [str(dagster_python), str(defs), str(client), sys.executable, str(REPO),
+         "1" if fail else "0"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)})
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -148,7 +151,8 @@ NODE_SCRIPT = """
 const { withPipes, meta } = require(%r);
 withPipes((pipes) => {
   pipes.log.warning(`node says hi to ${pipes.assetKey}`);
-  pipes.reportAssetMaterialization({ metadata: { ratio: meta.float(1), rows: 7, mean: 2.5 }, dataVersion: 'js-1' });
+  pipes.reportAssetMaterialization({
+    metadata: { ratio: meta.float(1), rows: 7, mean: 2.5 }, dataVersion: 'js-1' });
   pipes.reportAssetCheck({ checkName: 'row_count_ok', passed: true });
 });
 """
