@@ -93,8 +93,13 @@ class ComputeSignature:
 
 
 def _resolve_annotations(fn: Callable[..., Any]) -> dict[str, Any]:
-    raw = getattr(fn, "__annotations__", None) or {}
-    if not any(isinstance(v, str) for v in raw.values()):
+    raw = getattr(fn, "__annotations__", None)
+    if not raw:
+        return {}
+    for v in raw.values():
+        if isinstance(v, str):
+            break
+    else:
         return dict(raw)
     try:
         return typing.get_type_hints(fn, include_extras=True)
