@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -65,7 +65,7 @@ def _rows(kind: str, args: dict[str, Any]) -> list[dict[str, Any]]:
             if kind == "schedule":
                 row["cron_schedule"] = item.cron_schedule
                 row["timezone"] = item.execution_timezone or "UTC"
-                row["next_tick"] = item.cron.next_after(datetime.now(timezone.utc)).isoformat()
+                row["next_tick"] = item.cron.next_after(datetime.now(UTC)).isoformat()
             else:
                 row["minimum_interval_seconds"] = item.minimum_interval_seconds
                 row["cursor"] = state.get("cursor")
@@ -108,7 +108,7 @@ def _print_rows(kind: str, rows: list[dict[str, Any]]) -> None:
 def _fmt_ts(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _set_status(kind: str, name: str, status: str, args: dict[str, Any]) -> str:
@@ -211,7 +211,7 @@ def preview(name: str, count: int, evaluate: bool, as_json: bool, **kwargs: Any)
 
     _, defs = load_one(pop_location_args(kwargs))
     sd = _find(defs, "schedule", name)
-    t = datetime.now(timezone.utc)
+    t = datetime.now(UTC)
     out = []
     for _ in range(count):
         t = sd.cron.next_after(t)

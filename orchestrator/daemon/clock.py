@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["ManualClock", "system_clock"]
 
@@ -27,7 +27,7 @@ class ManualClock:
         if isinstance(value, str):
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.timestamp()
 
     def __call__(self) -> float:
@@ -44,4 +44,4 @@ class ManualClock:
 
     @property
     def datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now, timezone.utc)
+        return datetime.fromtimestamp(self.now, UTC)

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import ConfigError, DefinitionError, OrchestratorError
@@ -305,12 +305,12 @@ class Daemon:
             st.setdefault("started_at", now)
             self._save(iid, st)
             last = now
-        last_dt = datetime.fromtimestamp(last, timezone.utc)
+        last_dt = datetime.fromtimestamp(last, UTC)
         first = sd.cron.next_after(last_dt)
         if first.timestamp() > now:
             self._next_fire[iid] = first.timestamp()
             return
-        now_dt = datetime.fromtimestamp(now, timezone.utc)
+        now_dt = datetime.fromtimestamp(now, UTC)
         limit = self.max_catchup_ticks + 1  # the newest tick plus up to N missed ones
         due: list[datetime] = []
         t = sd.cron.prev_at_or_before(now_dt)

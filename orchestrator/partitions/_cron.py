@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from ..errors import DefinitionError
 
@@ -31,7 +31,7 @@ _ALIASES = {
 def resolve_timezone(name: str | None) -> tzinfo:
     """A zoneinfo timezone by IANA name (``None`` or ``"UTC"`` → UTC)."""
     if name is None or name.upper() == "UTC":
-        return timezone.utc
+        return UTC
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:

@@ -22,7 +22,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, NamedTuple
 
 from ..errors import DefinitionError
@@ -61,11 +61,11 @@ class TimeWindow(NamedTuple):
 
 def _now(current_time: datetime | float | None) -> datetime:
     if current_time is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if isinstance(current_time, (int, float)):
-        return datetime.fromtimestamp(current_time, timezone.utc)
+        return datetime.fromtimestamp(current_time, UTC)
     if current_time.tzinfo is None:
-        return current_time.replace(tzinfo=timezone.utc)
+        return current_time.replace(tzinfo=UTC)
     return current_time
 
 
@@ -290,13 +290,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         step that lands on an unusual wall time is checked against the cron itself."""
         tz = self._tz
         if kind == "hour":
-            nxt = (t.astimezone(timezone.utc) + timedelta(hours=1)).astimezone(tz)
+            nxt = (t.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
             if nxt.minute == t.minute and nxt.second == 0:
                 return nxt
         else:
             local = t.replace(tzinfo=None) + timedelta(days=1)
             nxt = local.replace(tzinfo=tz)
-            back = nxt.astimezone(timezone.utc).astimezone(tz)
+            back = nxt.astimezone(UTC).astimezone(tz)
             if back.replace(tzinfo=None) == local and back.fold == 0 and \
                     (local.hour, local.minute) == (self.start.hour, self.start.minute):
                 return back

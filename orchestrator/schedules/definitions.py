@@ -29,7 +29,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..asset_key import AssetKey
@@ -129,7 +129,7 @@ class ScheduleEvaluationContext:
     @property
     def scheduled_execution_time(self) -> datetime:
         if self._time is None:
-            self._time = datetime.now(timezone.utc)
+            self._time = datetime.now(UTC)
         return self._time
 
 
@@ -138,7 +138,7 @@ def build_schedule_context(instance: Any = None,
                            ) -> ScheduleEvaluationContext:
     """A context to call a schedule function in a test (naive times are taken as UTC)."""
     if scheduled_execution_time is not None and scheduled_execution_time.tzinfo is None:
-        scheduled_execution_time = scheduled_execution_time.replace(tzinfo=timezone.utc)
+        scheduled_execution_time = scheduled_execution_time.replace(tzinfo=UTC)
     return ScheduleEvaluationContext(instance, scheduled_execution_time)
 
 
@@ -564,7 +564,7 @@ class RunStatusSensorDefinition(SensorDefinition):
         after = state.get("storage_id")
         since = state.get("since")
         if after is None and since is None:
-            since = context.evaluation_time or datetime.now(timezone.utc).timestamp()
+            since = context.evaluation_time or datetime.now(UTC).timestamp()
         reqs: list[RunRequest] = []
         seen = 0
         while True:

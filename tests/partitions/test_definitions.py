@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,7 +23,7 @@ from orchestrator import (
 )
 from orchestrator.partitions import BackfillPolicy, contiguous_ranges
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(s: str) -> datetime:

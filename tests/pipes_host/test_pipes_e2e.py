@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import UTC
 
 import pytest
 from ph_helpers import PY, child_env, events, messages
@@ -195,7 +196,7 @@ def test_partition_key_over_the_protocol(script, client):
 
 def test_partition_range_and_time_window_over_the_protocol(script, tmp_path):
     """Dagster sends no partition data for a range run; we send the range and the window."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from orchestrator.assets.decorators import asset as asset_dec
     from orchestrator.execution.context import AssetExecutionContext
@@ -203,7 +204,7 @@ def test_partition_range_and_time_window_over_the_protocol(script, tmp_path):
 
     class Daily:
         def time_window_for(self, key):
-            start = datetime.fromisoformat(key).replace(tzinfo=timezone.utc)
+            start = datetime.fromisoformat(key).replace(tzinfo=UTC)
             return (start, start + timedelta(days=1))
 
     path = script("""

@@ -120,7 +120,7 @@ def test_inference_of_python_objects():
     import datetime
     import pathlib
 
-    when = datetime.datetime(2024, 3, 5, tzinfo=datetime.timezone.utc)
+    when = datetime.datetime(2024, 3, 5, tzinfo=datetime.UTC)
     assert infer_metadata_entry(when) == {"type": "timestamp", "raw_value": 1709596800.0}
     assert infer_metadata_entry(pathlib.Path("/x/y")) == {"type": "path", "raw_value": "/x/y"}
     assert infer_metadata_entry((1, 2)) == {"type": "json", "raw_value": [1, 2]}

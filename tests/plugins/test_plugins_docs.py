@@ -7,12 +7,12 @@ import json
 import logging
 import re
 import sys
+import tomllib
 import types
 from pathlib import Path
 
 import pluggy
 import pytest
-import tomllib
 from click.testing import CliRunner
 
 from orchestrator.asset_key import AssetKey

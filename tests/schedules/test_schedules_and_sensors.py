@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -30,7 +30,7 @@ from orchestrator import (
     sensor,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @asset
