@@ -53,6 +53,7 @@ def main() -> int:
         checks: dict[str, list[str]] = extras.get("checks") or {}
         nodes: dict[str, dict[str, Any]] = extras.get("nodes") or {}
         target_dir = extras.get("target_dir")
+        in_scope = set(assets.values())
         project_dir = extras.get("project_dir", "")
 
         from dbt.cli.main import dbtRunner
@@ -97,8 +98,17 @@ def main() -> int:
             elif uid in checks and result["status"] in CHECK_STATUSES:
                 passed, severity, md = check_fields(result)
                 key, name = checks[uid]
-                pipes.report_asset_check(check_name=name, passed=passed, severity=severity,
-                                         metadata=md, asset_key=key)
+                if key in in_scope:
+                    pipes.report_asset_check(check_name=name, passed=passed,
+                                             severity=severity, metadata=md, asset_key=key)
+                else:
+                    # a source test: its check targets an asset the step depends on, which the
+                    # client's scope (the step's own assets) does not include; the host
+                    # accepts it because the step declares the check
+                    method = "report_asset_check"
+                    pipes._send(method, {"asset_key": key, "check_name": name,
+                                         "passed": passed, "severity": severity,
+                                         "metadata": pipes._metadata(md, method)})
         thread.join()
         if "exception" in outcome:
             raise outcome["exception"]

@@ -86,17 +86,19 @@ def dbt_assets(
     uids = select_unique_ids(loaded, select, exclude)
     specs = build_dbt_specs(loaded, translator, unique_ids=uids, include_sources=True)
     asset_keys = {s.key for s in specs.assets}
-    # a multi-asset declares checks on its own assets only: tests on sources stay out
-    # (check_unique_ids follows the order of specs.checks, with the keys already known)
-    checks = []
-    checks_by_uid: dict[str, tuple[AssetKey, str]] = {}
-    for spec, (ck, uid) in zip(specs.checks, specs.check_unique_ids.items()):
-        if ck[0] in asset_keys:
-            checks.append(spec)
-            checks_by_uid[uid] = ck
     # the sources these assets read, as external assets (for Definitions / materialize)
     read = {d for uid in uids for d in _upstream_sources(loaded, uid)}
     sources = [s for s in specs.sources if specs.unique_ids_by_key[s.key] in read]
+    # checks on the definition's own assets, and the tests of the sources they read (checks
+    # on assets it depends on: they run in the same dbt invocation, before the models)
+    # (check_unique_ids follows the order of specs.checks, with the keys already known)
+    read_keys = {specs.keys_by_unique_id[uid] for uid in read}
+    checks = []
+    checks_by_uid: dict[str, tuple[AssetKey, str]] = {}
+    for spec, (ck, uid) in zip(specs.checks, specs.check_unique_ids.items()):
+        if ck[0] in asset_keys or ck[0] in read_keys:
+            checks.append(spec)
+            checks_by_uid[uid] = ck
     info = DbtAssetsInfo(loaded, specs, select, exclude, uids, checks_by_uid, sources)
 
     def deco(fn: Callable[..., Any]) -> Any:
@@ -334,11 +336,16 @@ class _Plan:
         everything = [uid for uid, n in nodes.items() if n.materialized != "ephemeral"]
         if self.checks_complete:
             left_out = [uid for uid in everything if uid not in self.asset_by_uid]
+            # source tests run with fqn:*, wanted or not: leave out those not in this run
+            sources = info.manifest.sources
+            left_out += [uid for uid, t in tests.items() if t.attached_node in sources
+                         and uid not in self.check_by_uid and t.fqn]
             if not left_out:
                 return ["--select", "fqn:*"]
             if len(left_out) < len(self.asset_by_uid):
                 return ["--select", "fqn:*", "--exclude",
-                        *("fqn:" + ".".join(nodes[uid].fqn) for uid in left_out)]
+                        *("fqn:" + ".".join(nodes[uid].fqn if uid in nodes else tests[uid].fqn)
+                          for uid in left_out)]
         terms = ["fqn:" + ".".join(nodes[uid].fqn) for uid in self.asset_by_uid]
         terms += ["fqn:" + ".".join(tests[uid].fqn) for uid in self.check_by_uid
                   if tests[uid].fqn]
@@ -398,17 +405,26 @@ def invocation_plan(context: Any, manifest: DbtManifest | None) -> _Plan:
     uid_by_key = info.specs.unique_ids_by_key
     asset_by_uid = {uid_by_key[k]: k for k in keys if k in uid_by_key}
     selected_checks = getattr(context, "selected_asset_check_keys", None)
+    # the checks that go with the selected assets: on them, and on the sources they read
+    read = {info.specs.keys_by_unique_id[src] for uid in asset_by_uid
+            for src in _upstream_sources(info.manifest, uid)}
+    with_keys = {u for u, c in info.checks_by_unique_id.items()
+                 if c[0] in keys or (c[0] in read and not _is_own_node(info, uid_by_key.get(c[0])))}
     if selected_checks is None:
-        check_by_uid = {u: c for u, c in info.checks_by_unique_id.items() if c[0] in keys}
+        check_by_uid = {u: c for u, c in info.checks_by_unique_id.items() if u in with_keys}
     else:
         wanted = {(ck.asset_key, ck.name) for ck in selected_checks}
         check_by_uid = {u: c for u, c in info.checks_by_unique_id.items() if c in wanted}
     full = len(asset_by_uid) == len(info.unique_ids) and len(check_by_uid) == len(
         info.checks_by_unique_id)
-    complete = all(u in check_by_uid for u, c in info.checks_by_unique_id.items()
-                   if c[0] in keys)
+    complete = all(u in check_by_uid for u in with_keys)
     return _Plan(info, asset_by_uid, check_by_uid, full, _partition_vars(context),
                  _target_dir(info.manifest), context, complete)
+
+
+def _is_own_node(info: DbtAssetsInfo, uid: str | None) -> bool:
+    """Whether a check's target is a model/seed/snapshot (else: a source the assets read)."""
+    return uid is not None and uid in info.manifest.nodes
 
 
 def _target_dir(manifest: DbtManifest) -> Path | None:

@@ -25,11 +25,14 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator.asset_key import AssetKey
 from orchestrator.results import Failure
 
 from .errors import DbtProjectError
@@ -39,6 +42,11 @@ from .project import DBT_IN_PROCESS_LOCK, DbtProject
 __all__ = ["DbtCliInvocation", "DbtCliResource", "DbtNodeResult", "DbtRunError"]
 
 _DONE = object()
+_RUNNERS = ("in_process", "subprocess", "docker")
+#: How often the host looks for new results of an external runner (seconds).
+_POLL_SECONDS = 0.1
+#: Where this package's runner files are mounted in a container (run as a plain script there).
+_CONTAINER_LIB = "/opt/orchestrator/dbt"
 
 
 class DbtRunError(Failure):
@@ -83,7 +91,13 @@ class DbtCliResource:
 
     ``runner="subprocess"`` runs dbt in a separate Python process (``python``, default this
     interpreter, with ``env`` added to its environment) that reports through the pipes
-    protocol: the same materializations and check results arrive, when the process ends.
+    protocol: the same materializations and check results arrive, each as dbt finishes the
+    node. ``runner="docker"`` runs that same reporter in a container of ``image`` (which must
+    have Python and dbt with the adapter) through the Docker backend (``orchestrator[docker]``):
+    the project directory (and the profiles, state and target directories) are mounted at the
+    same paths, the working directory is the current one when it is inside the project (else
+    the project directory), and ``container_options`` adds Docker launcher options
+    (``network``, ``mem_limit``, ``volumes``, ``user``, ``pull_policy``...).
 
     ::
 
@@ -107,6 +121,8 @@ class DbtCliResource:
         runner: str = "in_process",
         python: str | None = None,
         env: Mapping[str, str] | None = None,
+        image: str | None = None,
+        container_options: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(project, DbtProject):
             if profiles_dir is not None or target is not None:
@@ -124,12 +140,27 @@ class DbtCliResource:
                 f"DbtCliResource threads must be a positive integer, got {threads!r}",
                 project_dir=str(project.project_dir),
             )
-        if runner not in ("in_process", "subprocess"):
+        if runner not in _RUNNERS:
             raise DbtProjectError(
-                f"DbtCliResource runner must be 'in_process' or 'subprocess', got {runner!r}",
+                f"DbtCliResource runner must be 'in_process', 'subprocess' or 'docker', got "
+                f"{runner!r}",
+                project_dir=str(project.project_dir),
+            )
+        if runner == "docker" and not (isinstance(image, str) and image):
+            raise DbtProjectError(
+                "DbtCliResource(runner='docker') needs image=: a Docker image with Python 3.9+, "
+                "dbt-core and your adapter installed (e.g. image='my-dbt:1.11')",
+                project_dir=str(project.project_dir),
+            )
+        if runner != "docker" and (image is not None or container_options):
+            raise DbtProjectError(
+                f"DbtCliResource image= and container_options= are for runner='docker', but the "
+                f"runner is {runner!r}: pass runner='docker' or drop them",
                 project_dir=str(project.project_dir),
             )
         self.runner = runner
+        self.image = image
+        self.container_options = dict(container_options or {})
         self.python = python or sys.executable
         self.env = dict(env or {})
         self.threads = threads
@@ -179,6 +210,7 @@ class DbtCliInvocation:
         self.error_message: str | None = None
         self.unmatched: list[str] = []  # dbt's "selection matches nothing" warnings
         self._started = False
+        self._queue: queue.Queue[Any] | None = None
         self.args = self._full_args(args, extra_vars)
 
     # -- the command line ---------------------------------------------------------------------
@@ -210,10 +242,10 @@ class DbtCliInvocation:
                 "this dbt invocation was already run: call dbt.cli(...) again for a new one",
                 project_dir=str(self.resource.project.project_dir),
             )
-        if self.resource.runner == "subprocess":
+        if self.resource.runner != "in_process":
             raise DbtProjectError(
-                "stream_raw() runs dbt in this process; with runner='subprocess' use "
-                "stream() from a @dbt_assets function",
+                f"stream_raw() runs dbt in this process; with runner={self.resource.runner!r} "
+                "use stream() from a @dbt_assets function",
                 project_dir=str(self.resource.project.project_dir),
             )
         self._started = True
@@ -230,6 +262,7 @@ class DbtCliInvocation:
             ) from exc
 
         events: queue.Queue[Any] = queue.Queue()
+        self._queue = events
         errors: list[str] = []
 
         unmatched: list[str] = []
@@ -308,11 +341,14 @@ class DbtCliInvocation:
                 "stream_raw() for dbt's own results)",
                 project_dir=str(self.resource.project.project_dir),
             )
-        if self.resource.runner == "subprocess":
-            yield from self._stream_subprocess()
+        if self.resource.runner != "in_process":
+            yield from self._stream_external()
             return
+        flush = _store_now(self.plan.context)
         for result in self.stream_raw():
             yield from self.plan.to_events(result)
+            if self._queue is not None and self._queue.empty():
+                flush()  # nothing more at hand: store what was handed over, now
         if self.success is False:
             raise DbtRunError(self.error_message or "dbt failed")
         self._check_all_ran()
@@ -336,7 +372,8 @@ class DbtCliInvocation:
                  + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")],
                 generated=True))
 
-    def _stream_subprocess(self) -> Iterator[Any]:
+    def _stream_external(self) -> Iterator[Any]:
+        """Run the reporter in a subprocess or a container; yield results as they arrive."""
         from orchestrator.pipes.session import open_pipes_session
 
         if self._started:
@@ -349,20 +386,31 @@ class DbtCliInvocation:
         args = [*self.args, "--log-level", "none"] if "--log-level" not in self.args else self.args
         extras = {"dbt_args": args, "project_dir": str(res.project.project_dir),
                   **self.plan.runner_extras()}
+        feed = _ResultFeed()
+        flush = _store_now(self.plan.context)
         with open_pipes_session(self.plan.context, extras=extras) as session:
-            env = {**os.environ, **res.env, **session.get_bootstrap_env_vars()}
-            env["PYTHONPATH"] = os.pathsep.join(
-                [*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
-            proc = subprocess.run(
-                [res.python, "-m", "orchestrator_dbt._pipes_runner"], env=env,
-                capture_output=True, text=True, check=False)
+            if res.runner == "docker":
+                work: _Work = _DockerWork(session, res, self.plan)
+            else:
+                work = _ProcessWork(session, res)
+            try:
+                while work.running():
+                    new = feed.new_results(session)
+                    if new:
+                        yield from new
+                        flush()
+                    work.pause()
+            finally:
+                work.stop_if_running()  # the step was interrupted or the consumer stopped
+        yield from feed.new_results(session)  # what the final drain read
+        exit_code = work.exit_code
         outcome = next((m["dbt"] for m in session.get_custom_messages()
                         if isinstance(m, dict) and isinstance(m.get("dbt"), dict)), None)
-        if proc.returncode != 0 or outcome is None:
-            tail = "\n".join((proc.stderr or "").strip().splitlines()[-15:])
+        if exit_code != 0 or outcome is None:
+            tail = "\n".join(work.stderr_tail())
             raise DbtRunError(
-                f"the dbt runner process for project {res.project.project_dir} failed "
-                f"(exit code {proc.returncode}){': ' + tail if tail else ''}")
+                f"the dbt runner {work.what} for project {res.project.project_dir} failed "
+                f"(exit code {exit_code}){': ' + tail if tail else ''}")
         self.node_results = [DbtNodeResult(r) for r in outcome.get("results", [])]
         self.success = bool(outcome.get("success"))
         self.error_message = outcome.get("error_message")
@@ -375,8 +423,7 @@ class DbtCliInvocation:
                 self.args[0], str(res.project.project_dir), self.unmatched, generated=True)
         if self.success:
             self._check_all_ran()
-            session.check_outcome(exit_code=proc.returncode)  # every selected result came
-        yield from session.get_results()
+            session.check_outcome(exit_code=exit_code)  # every selected result came
         if not self.success:
             raise DbtRunError(self.error_message or "dbt failed")
 
@@ -392,6 +439,171 @@ class DbtCliInvocation:
         """A JSON artifact dbt wrote in the target directory (``run_results.json``...)."""
         path = self.resource.project.manifest_path.parent / name
         return json.loads(path.read_text())
+
+
+def _store_now(context: Any) -> Any:
+    """A function that stores the results the step was handed so far, now.
+
+    The step keeps the events of yielded results until its next store (a log line, a pipes
+    batch, its end); dbt's results must reach the run store as dbt finishes each node, so the
+    stream asks for a store whenever it has handed over all the results at hand.
+    """
+    emit = getattr(context, "_emit_events", None)  # the step's batch sink (stores pending first)
+    if not callable(emit):
+        return lambda: None
+    return lambda: emit([])
+
+
+class _ResultFeed:
+    """Turns what the external runner reported so far into results, each one once."""
+
+    def __init__(self) -> None:
+        self._assets = 0
+        self._checks = 0
+
+    def new_results(self, session: Any) -> list[Any]:
+        from orchestrator.metadata import MetadataValue
+        from orchestrator.results import AssetCheckResult, MaterializeResult
+        from pipes_protocol import unescape_asset_key
+
+        with session._lock:  # the reader thread adds to these dicts
+            mats = list(session.materializations.items())[self._assets:]
+            checks = list(session.checks.items())[self._checks:]
+        self._assets += len(mats)
+        self._checks += len(checks)
+
+        def md(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+            return {k: MetadataValue(v["type"], v["raw_value"]) for k, v in (raw or {}).items()}
+
+        out: list[Any] = []
+        for key, params in mats:
+            out.append(MaterializeResult(asset_key=AssetKey(unescape_asset_key(key)),
+                                         metadata=md(params.get("metadata")),
+                                         data_version=params.get("data_version")))
+        for (key, name), params in checks:
+            out.append(AssetCheckResult(
+                passed=bool(params.get("passed")), severity=params.get("severity") or "ERROR",
+                metadata=md(params.get("metadata")), asset_key=AssetKey(unescape_asset_key(key)),
+                check_name=name))
+        return out
+
+
+class _Work:
+    what = "process"
+    exit_code: int | None = None
+
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        time.sleep(_POLL_SECONDS)
+
+    def stop_if_running(self) -> None:
+        raise NotImplementedError
+
+    def stderr_tail(self) -> list[str]:
+        raise NotImplementedError
+
+
+class _ProcessWork(_Work):
+    """``python -m orchestrator_dbt._pipes_runner`` as a child process of this one."""
+
+    def __init__(self, session: Any, res: DbtCliResource) -> None:
+        env = {**os.environ, **res.env, **session.get_bootstrap_env_vars()}
+        env["PYTHONPATH"] = os.pathsep.join(
+            [*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [res.python, "-m", "orchestrator_dbt._pipes_runner"], env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    def running(self) -> bool:
+        self.exit_code = self.proc.poll()
+        return self.exit_code is None
+
+    def pause(self) -> None:
+        try:
+            self.exit_code = self.proc.wait(_POLL_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop_if_running(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.exit_code = self.proc.returncode
+
+    def stderr_tail(self) -> list[str]:
+        self._stderr.seek(0)
+        text = self._stderr.read().decode("utf-8", "replace")
+        self._stderr.close()
+        return text.strip().splitlines()[-15:]
+
+
+class _DockerWork(_Work):
+    """The runner script in a container, launched through the Docker backend."""
+
+    what = "container"
+
+    def __init__(self, session: Any, res: DbtCliResource, plan: Any) -> None:
+        from orchestrator.launchers.base import LaunchSpec
+        from orchestrator.plugins import get_launcher
+
+        try:
+            launcher = get_launcher("docker")()
+        except Exception as exc:  # noqa: BLE001 - the plugin or the docker SDK is missing
+            raise DbtProjectError(
+                f"DbtCliResource(runner='docker') needs the Docker backend ({exc}): "
+                "pip install 'orchestrator[docker]'",
+                project_dir=str(res.project.project_dir),
+            ) from exc
+        self.session, self.launcher = session, launcher
+        options = {**_container_options(res, plan), **res.container_options}
+        spec = LaunchSpec(
+            command=["python3", f"{_CONTAINER_LIB}/_pipes_runner.py"],
+            env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **res.env}, options=options)
+        self.handle = session.launch(launcher, spec).handle
+
+    def running(self) -> bool:
+        status = self.launcher.poll(self.handle)
+        if status.finished:
+            self.session.status = status
+            self.exit_code = status.exit_code
+            return False
+        return True
+
+    def stop_if_running(self) -> None:
+        if self.session.status is None:
+            self.session.cancel(10.0, reason="the step stopped")
+            self.exit_code = self.session.status.exit_code
+
+    def stderr_tail(self) -> list[str]:
+        try:
+            return self.launcher.tail(self.handle, 15, "stderr")
+        except Exception:  # noqa: BLE001 - the container may be gone
+            return []
+
+
+def _container_options(res: DbtCliResource, plan: Any) -> dict[str, Any]:
+    """Mounts and working directory that make the host's paths valid in the container."""
+    project = res.project
+    dirs = [project.project_dir]
+    for extra in (project.profiles_dir, res.state_path, plan.target_dir):
+        if extra is not None:
+            dirs.append(Path(extra))
+    volumes: dict[str, dict[str, str]] = {}
+    for d in sorted({d.resolve() for d in dirs}, key=lambda p: len(p.parts)):
+        if not any(d.is_relative_to(m) for m in map(Path, volumes)):
+            volumes[str(d)] = {"bind": str(d), "mode": "rw"}
+    volumes[str(Path(__file__).resolve().parent)] = {"bind": _CONTAINER_LIB, "mode": "ro"}
+    cwd = Path.cwd().resolve()
+    workdir = cwd if cwd.is_relative_to(project.project_dir.resolve()) else project.project_dir
+    return {"image": res.image, "volumes": volumes, "working_dir": str(workdir),
+            "pull_policy": "if_missing"}
 
 
 def _import_roots() -> list[str]:

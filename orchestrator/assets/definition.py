@@ -165,6 +165,23 @@ class AssetsDefinition:
         return None
 
     # subsetting -------------------------------------------------------------------------
+    def check_keys_for(self, keys: Iterable[AssetKey]) -> list[AssetCheckKey]:
+        """Checks that go with selected *keys*: those on the keys, and those on assets the keys
+        depend on (e.g. dbt's source tests run with the models that read the source)."""
+        keys = frozenset(keys)
+        deps: set[AssetKey] | None = None
+        out = []
+        for ck in self.check_specs_by_key:
+            if ck.asset_key in keys:
+                out.append(ck)
+            elif ck.asset_key not in self.specs_by_key:
+                if deps is None:
+                    deps = {d for k in keys if k in self.specs_by_key
+                            for d in self.specs_by_key[k].dep_keys}
+                if ck.asset_key in deps:
+                    out.append(ck)
+        return out
+
     def subset_for(self, keys: Iterable[AssetKey],
                    check_keys: Iterable[AssetCheckKey] | None = None) -> AssetsDefinition:
         keys = frozenset(keys) & frozenset(self.specs_by_key)
@@ -178,8 +195,7 @@ class AssetsDefinition:
                 f"can_subset=True"
             )
         if check_keys is None:
-            check_keys = [ck for ck in self.check_specs_by_key
-                          if ck.asset_key in keys or ck.asset_key not in self.specs_by_key]
+            check_keys = self.check_keys_for(keys)
         return AssetsDefinition(
             specs=self.specs, node_def=self.node_def,
             keys_by_output_name=self.keys_by_output_name,

@@ -388,9 +388,8 @@ def build_asset_plan(asset_graph: Any, selected: set[AssetKey], selected_checks:
     for ad in defs_in_order:
         keys = seen_defs[id(ad)]
         # checks on the step's own selected assets, and checks on what it depends on
-        check_keys = [ck for ck in ad.check_specs_by_key
-                      if (ck.asset_key in keys or ck.asset_key not in ad.specs_by_key)
-                      and (selected_checks is None or ck in selected_checks)]
+        check_keys = [ck for ck in ad.check_keys_for(keys)
+                      if selected_checks is None or ck in selected_checks]
         sub = ad.subset_for(keys, check_keys)
         step_key = ad.node_def.name
         for out_name, k in ad.keys_by_output_name.items():

@@ -113,6 +113,16 @@ class _Target:
         self.partition = partition
         self.log_key = asset_keys[0] if len(asset_keys) == 1 else None
 
+    def check_asset_keys(self) -> set[str]:
+        """Escaped keys of the assets the step's declared checks target (computed once)."""
+        cached = self.__dict__.get("_check_asset_keys")
+        if cached is None:
+            from pipes_protocol import escape_asset_key
+
+            cached = self._check_asset_keys = {escape_asset_key(k.path)
+                                               for k, _ in self.check_keys}
+        return cached
+
     def escaped(self) -> list[str]:
         from pipes_protocol import escape_asset_key
 
@@ -460,7 +470,10 @@ class PipesSession:
             text = f"[pipes] reported materialization of {key!r}"
             asset = AssetKey(_unescape(key))
         elif method == "report_asset_check":
-            key = self._key_of(params.get("asset_key"), method, events, line)
+            key = params.get("asset_key")
+            if key is None or key not in self.target.check_asset_keys():
+                # (a check may target an asset the step depends on: dbt's source tests)
+                key = self._key_of(key, method, events, line)
             if key is None:
                 return
             name = params.get("check_name")

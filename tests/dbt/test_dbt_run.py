@@ -77,8 +77,15 @@ def test_full_build_materializes_every_node_and_reports_every_test(shop, runner)
         "stg_events", "customers", "orders", "daily_orders", "customer_activity",
         "customers_snapshot"}
     checks = _checks(result)
-    assert len(checks) == 18  # 17 data tests on the assets + 1 unit test (not the source's)
+    # 17 data tests on the assets + 1 unit test + 3 tests of the source the assets read
+    assert len(checks) == 21
     assert all(passed for passed, _ in checks.values())
+    source_checks = {e.check_name for e in result.get_asset_check_evaluations()
+                     if e.asset_key == AssetKey(["shop_raw", "events"])}
+    assert source_checks == {"source_not_null_shop_raw_events_event_id",
+                             "source_unique_shop_raw_events_event_id",
+                             "source_accepted_values_shop_raw_events_event_type__page_view__"
+                             "add_to_cart__checkout"}
     assert "test_customers_sums_orders" in checks
     # the data really is in DuckDB
     assert _duck(shop, "select count(*) from customers") == [(5,)]
@@ -117,7 +124,7 @@ def test_results_are_streamed_while_dbt_runs(shop) -> None:
     assert materialize([streamed, *dbt_source_specs(streamed)],
                        resources={"dbt": DbtCliResource(shop)}).success
     # every result was handed over before dbt had finished (success is set at the end)
-    assert len(seen) == 29 and all(done is None for _, done in seen)
+    assert len(seen) == 32 and all(done is None for _, done in seen)
 
 
 @RUNNERS
@@ -286,8 +293,12 @@ def test_bad_resource_settings(shop, tmp_path) -> None:
         DbtCliResource(shop).cli([])
     with pytest.raises(DbtProjectError, match="needs the asset context"):
         list(DbtCliResource(shop).cli(["build"]).stream())
-    with pytest.raises(DbtProjectError, match="runner must be 'in_process' or 'subprocess'"):
+    with pytest.raises(DbtProjectError, match="runner must be 'in_process', 'subprocess' or"):
+        DbtCliResource(shop, runner="k8s")
+    with pytest.raises(DbtProjectError, match=r"runner='docker'\) needs image="):
         DbtCliResource(shop, runner="docker")
+    with pytest.raises(DbtProjectError, match="are for runner='docker'"):
+        DbtCliResource(shop, runner="subprocess", image="my-dbt:1")
     with pytest.raises(DbtProjectError, match="with runner='subprocess' use stream()"):
         list(DbtCliResource(shop, runner="subprocess").cli(["build"]).stream_raw())
 
@@ -381,7 +392,7 @@ def test_run_then_test_in_one_function(shop) -> None:
                          resources={"dbt": DbtCliResource(shop)})
     assert result.success
     assert len(_materialized(result)) == 11
-    assert len(_checks(result)) == 18
+    assert len(_checks(result)) == 21  # with the 3 source tests
 
 
 def test_selection_that_matches_nothing(shop) -> None:
