@@ -12,6 +12,10 @@
 #                  when no such image exists (moto's Lambda-in-Docker expects a local "busybox").
 #   python image:  debootstrap --variant=minbase --include=python3 $ORCH_TEST_DEBIAN_SUITE
 #                  (~260 MB, 45-90 s; Debian's Python 3.11), CMD ["python3"].
+#   dbt image:     the python image + $ORCH_TEST_DBT_CORE_SPEC and $ORCH_TEST_DBT_DUCKDB_SPEC.
+#                  The wheels are fetched on the host (`pip wheel`, PyPI) into the build context
+#                  and installed in the Dockerfile with `pip install --no-index`, pip itself run
+#                  from its wheel: the build needs no network inside the container.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -90,6 +94,46 @@ build_python() {
     log "built $tag ($(image_size "$tag"))"
 }
 
+build_dbt() {
+    local tag="$ORCH_TEST_DBT_IMAGE" ctx="$workdir/dbt" py
+    if [[ -z "$force" ]] && have_image "$tag"; then
+        log "image $tag present"
+        return 0
+    fi
+    have_image "$ORCH_TEST_PYTHON_IMAGE" ||
+        die "$tag is built on $ORCH_TEST_PYTHON_IMAGE, which is missing" "run $0 --force"
+    # any Python with pip on the host fetches the wheels (the image's Python is also 3.11 on
+    # glibc, so manylinux wheels picked for the host fit)
+    py="${ORCH_PYTHON:-python3}"
+    [[ -x "$ORCH_REPO_ROOT/.venvs/test/bin/python" ]] && py="$ORCH_REPO_ROOT/.venvs/test/bin/python"
+    "$py" -m pip --version >/dev/null 2>&1 ||
+        die "$py has no pip, needed to fetch the dbt wheels for $tag" "install pip for $py or set ORCH_PYTHON"
+    mkdir -p "$ctx/wheels"
+    log "fetching wheels for $ORCH_TEST_DBT_CORE_SPEC $ORCH_TEST_DBT_DUCKDB_SPEC (PyPI, on the host)"
+    pip_run "$py" wheel -w "$ctx/wheels" "$ORCH_TEST_DBT_CORE_SPEC" "$ORCH_TEST_DBT_DUCKDB_SPEC" ||
+        die "could not fetch the dbt wheels for $tag" "check that PyPI is reachable (pip config, proxy)"
+    pip_run "$py" download --no-deps --only-binary=:all: -d "$ctx/wheels" pip ||
+        die "could not fetch pip's wheel for $tag" "check that PyPI is reachable"
+    cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $ORCH_TEST_PYTHON_IMAGE
+COPY wheels /tmp/wheels
+RUN set -- /tmp/wheels/pip-*.whl && python3 "\$1/pip" install --no-index --find-links /tmp/wheels \\
+        --break-system-packages --no-cache-dir --root-user-action=ignore \\
+        --disable-pip-version-check -q "$ORCH_TEST_DBT_CORE_SPEC" "$ORCH_TEST_DBT_DUCKDB_SPEC" \\
+    && rm -rf /tmp/wheels
+ENV DBT_SEND_ANONYMOUS_USAGE_STATS=false
+CMD ["dbt", "--version"]
+DOCKERFILE
+    log "docker build $tag"
+    DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$ctx" >"$workdir/dbt-build.log" 2>&1 || {
+        tail -n 20 "$workdir/dbt-build.log" >&2
+        die "docker build of $tag failed (log tail above)" "fix the error above, then re-run $0"
+    }
+    docker run --rm "$tag" python3 -c "import dbt.adapters.duckdb, dbt.cli.main" ||
+        die "the freshly built $tag cannot import dbt" "re-run with --force; see the error above"
+    log "built $tag ($(image_size "$tag"))"
+}
+
 file_is_static() {
     # A static binary has no PT_INTERP (program interpreter) header.
     ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q "Requesting program interpreter"
@@ -100,3 +144,4 @@ image_size() {
 
 build_busybox
 build_python
+build_dbt

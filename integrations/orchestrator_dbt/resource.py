@@ -599,7 +599,11 @@ def _container_options(res: DbtCliResource, plan: Any) -> dict[str, Any]:
     for d in sorted({d.resolve() for d in dirs}, key=lambda p: len(p.parts)):
         if not any(d.is_relative_to(m) for m in map(Path, volumes)):
             volumes[str(d)] = {"bind": str(d), "mode": "rw"}
-    volumes[str(Path(__file__).resolve().parent)] = {"bind": _CONTAINER_LIB, "mode": "ro"}
+    # only the runner and its shared module, as plain scripts: the package's other modules
+    # would shadow standard ones (resource, ...) on the script's sys.path
+    here = Path(__file__).resolve().parent
+    for name in ("_pipes_runner.py", "_events.py"):
+        volumes[str(here / name)] = {"bind": f"{_CONTAINER_LIB}/{name}", "mode": "ro"}
     cwd = Path.cwd().resolve()
     workdir = cwd if cwd.is_relative_to(project.project_dir.resolve()) else project.project_dir
     return {"image": res.image, "volumes": volumes, "working_dir": str(workdir),

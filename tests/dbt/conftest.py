@@ -159,3 +159,28 @@ def copy_test_project(tmp_path: Path):
         return copy_project(name, tmp_path)
 
     return _copy
+
+
+@pytest.fixture(scope="session")
+def dbt_image(docker_available: bool) -> str:
+    """Tag of the local dbt test image (python image + dbt-core + dbt-duckdb), built first by
+    scripts/build-test-images.sh when missing (skipped outside CI, failed under CI, when that
+    is impossible)."""
+    import subprocess
+
+    from helpers import infra
+    from helpers.fixtures import unavailable
+
+    tag = infra.load_settings()["ORCH_TEST_DBT_IMAGE"]
+
+    def present() -> bool:
+        return subprocess.run(["docker", "image", "inspect", tag], capture_output=True,
+                              check=False).returncode == 0
+
+    if not present():
+        proc = infra.run_script("build-test-images.sh")
+        if not present():
+            unavailable(f"the dbt test image {tag} is missing and building it failed:\n"
+                        f"{proc.stderr[-3000:]}",
+                        "Run scripts/build-test-images.sh and fix what it reports.")
+    return tag

@@ -63,16 +63,20 @@ def _watch(instance: Instance, run_id: str, key: AssetKey, gate, stop: threading
             return
 
 
-@pytest.mark.parametrize("runner", ["in_process", "subprocess"])
+@pytest.mark.parametrize("runner", ["in_process", "subprocess", "docker"])
 def test_materializations_reach_the_run_store_while_dbt_still_runs(
-        copy_test_project, monkeypatch, tmp_path, runner) -> None:
+        copy_test_project, monkeypatch, request, runner) -> None:
     pdir = copy_test_project("passing")
     (pdir / "models" / "reporting" / "gated_customers.py").write_text(GATE_MODEL)
     monkeypatch.chdir(pdir)
-    gate = tmp_path / "gate"
+    gate = pdir / "gate"  # in the project: a container sees it at the same path
     monkeypatch.setenv("ORCH_TEST_DBT_GATE", str(gate))
     project = DbtProject(pdir)
     assets = _build(project)
+    extra = {}
+    if runner == "docker":
+        extra = {"image": request.getfixturevalue("dbt_image"),
+                 "env": {"ORCH_TEST_DBT_GATE": str(gate)}}
     instance = Instance.ephemeral()
     run_id = str(uuid.uuid4())
     seen: list[str] = []
@@ -83,7 +87,8 @@ def test_materializations_reach_the_run_store_while_dbt_still_runs(
     try:
         result = materialize([assets, *dbt_source_specs(assets)], instance=instance,
                              run_id=run_id, raise_on_error=False,
-                             resources={"dbt": DbtCliResource(project, runner=runner)})
+                             resources={"dbt": DbtCliResource(project, runner=runner,
+                                                              **extra)})
     finally:
         stop.set()
         watcher.join()
