@@ -31,6 +31,10 @@ class DbtProject:
     ``<project_dir>/<target-path>/manifest.json``, with ``target-path`` read from
     ``dbt_project.yml`` (``target`` when unset). When ``manifest_path`` is given explicitly, a
     missing file is an error instead of a reason to parse.
+
+    To keep dbt's output out of the project directory (a read-only checkout, an example), give
+    ``manifest_path`` in another directory and ``log_path``: every dbt command for the project
+    then gets ``--target-path`` (the manifest's directory) and ``--log-path``.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class DbtProject:
         manifest_path: str | os.PathLike[str] | None = None,
         *,
         cache_dir: str | os.PathLike[str] | None = None,
+        log_path: str | os.PathLike[str] | None = None,
     ) -> None:
         pdir = Path(project_dir).absolute()
         if not pdir.is_dir():
@@ -72,6 +77,7 @@ class DbtProject:
             self.profiles_dir = None
         self.target = target
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.log_path = Path(log_path).absolute() if log_path is not None else None
         self._explicit_manifest = manifest_path is not None
         if manifest_path is not None:
             self.manifest_path = Path(manifest_path).absolute()
@@ -101,6 +107,10 @@ class DbtProject:
             args += ["--profiles-dir", str(self.profiles_dir)]
         if self.target is not None:
             args += ["--target", self.target]
+        if self.manifest_path.parent != self.project_dir / self.target_path:
+            args += ["--target-path", str(self.manifest_path.parent)]
+        if self.log_path is not None:
+            args += ["--log-path", str(self.log_path)]
         return args
 
     def load_manifest(self, *, use_cache: bool = True) -> DbtManifest:
@@ -144,9 +154,6 @@ class DbtProject:
 
         # dbt's messages reach us through the callback; keep its console output quiet.
         args = ["parse", *self.dbt_args(), "--log-level", "none", "--no-use-colors"]
-        target_dir = self.manifest_path.parent
-        if self._explicit_manifest or target_dir != self.project_dir / self.target_path:
-            args += ["--target-path", str(target_dir)]
         try:
             with DBT_IN_PROCESS_LOCK:
                 result = dbtRunner(callbacks=[collect]).invoke(args)

@@ -131,6 +131,8 @@ class DbtCliResource:
                     profiles_dir=profiles_dir if profiles_dir is not None else project.profiles_dir,
                     target=target if target is not None else project.target,
                     manifest_path=project.manifest_path,
+                    cache_dir=project.cache_dir,
+                    log_path=project.log_path,
                 )
         else:
             project = DbtProject(project, profiles_dir=profiles_dir, target=target)
