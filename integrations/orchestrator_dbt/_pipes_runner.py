@@ -56,8 +56,14 @@ def main() -> int:
         in_scope = set(assets.values())
         project_dir = extras.get("project_dir", "")
 
-        from dbt.cli.main import dbtRunner
-        from google.protobuf.json_format import MessageToDict
+        try:
+            from dbt.cli.main import dbtRunner
+            from google.protobuf.json_format import MessageToDict
+        except ImportError as exc:
+            raise ImportError(
+                f"dbt is not installed for {sys.executable} ({exc}): install dbt-core and the "
+                "project's adapter (e.g. pip install 'dbt-core<1.12' dbt-duckdb) where the dbt "
+                "runner runs (the image, for runner='docker')") from exc
 
         events: queue.Queue[Any] = queue.Queue()
         errors: list[str] = []

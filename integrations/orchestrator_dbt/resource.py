@@ -409,10 +409,15 @@ class DbtCliInvocation:
         outcome = next((m["dbt"] for m in session.get_custom_messages()
                         if isinstance(m, dict) and isinstance(m.get("dbt"), dict)), None)
         if exit_code != 0 or outcome is None:
-            tail = "\n".join(work.stderr_tail())
+            remote = session.closed_exception
+            if remote:  # the runner said why, through the protocol
+                name, text = remote.get("name") or "Exception", remote.get("message") or ""
+                detail = text if text.startswith(name) else f"{name}: {text}"
+            else:
+                detail = "\n".join(work.stderr_tail(session))
             raise DbtRunError(
                 f"the dbt runner {work.what} for project {res.project.project_dir} failed "
-                f"(exit code {exit_code}){': ' + tail if tail else ''}")
+                f"(exit code {exit_code}){': ' + detail.strip() if detail.strip() else ''}")
         self.node_results = [DbtNodeResult(r) for r in outcome.get("results", [])]
         self.success = bool(outcome.get("success"))
         self.error_message = outcome.get("error_message")
@@ -503,7 +508,7 @@ class _Work:
     def stop_if_running(self) -> None:
         raise NotImplementedError
 
-    def stderr_tail(self) -> list[str]:
+    def stderr_tail(self, session: Any) -> list[str]:
         raise NotImplementedError
 
 
@@ -539,7 +544,7 @@ class _ProcessWork(_Work):
                 self.proc.wait()
         self.exit_code = self.proc.returncode
 
-    def stderr_tail(self) -> list[str]:
+    def stderr_tail(self, session: Any) -> list[str]:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace")
         self._stderr.close()
@@ -583,11 +588,8 @@ class _DockerWork(_Work):
             self.session.cancel(10.0, reason="the step stopped")
             self.exit_code = self.session.status.exit_code
 
-    def stderr_tail(self) -> list[str]:
-        try:
-            return self.launcher.tail(self.handle, 15, "stderr")
-        except Exception:  # noqa: BLE001 - the container may be gone
-            return []
+    def stderr_tail(self, session: Any) -> list[str]:
+        return session._tail("stderr")[-15:]  # kept by the session when it closed
 
 
 def _container_options(res: DbtCliResource, plan: Any) -> dict[str, Any]:

@@ -89,3 +89,28 @@ def _copy_again(copy_test_project, tmp_path):
     dest = tmp_path / "second"
     dest.mkdir()
     return copy_project("passing", dest)
+
+
+def test_docker_runner_bad_images_fail_with_the_fix(copy_test_project, monkeypatch, dbt_image,
+                                                     test_images) -> None:
+    pdir = copy_test_project("passing")
+    monkeypatch.chdir(pdir)
+    project = DbtProject(pdir)
+    assets = _build(project)
+
+    def failure_of(**settings) -> str:
+        result = materialize([assets, *dbt_source_specs(assets)], raise_on_error=False,
+                             resources={"dbt": DbtCliResource(project, runner="docker",
+                                                              **settings)})
+        assert not result.success and not result.materialized_keys
+        (failure,) = result.get_step_failure_events()
+        return failure.data["error"]["message"]
+
+    # an image with Python but no dbt: the runner says what to install, through the protocol
+    message = failure_of(image=test_images.python)
+    assert "dbt runner container" in message and "dbt is not installed" in message
+    assert "pip install" in message
+    # an image that is not there
+    message = failure_of(image="orchestrator-test/no-such-dbt:0",
+                         container_options={"pull_policy": "never"})
+    assert "orchestrator-test/no-such-dbt:0" in message and "docker build" in message
