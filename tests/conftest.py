@@ -6,7 +6,8 @@ Fixtures, defined in ``tests/helpers/fixtures.py``:
 - ``docker_available`` / ``docker_client`` (session): a Docker engine that answers;
 - ``test_images`` (session): tags of the local test images (built if missing);
 - ``dagster_python`` (session): path to ``.venvs/dagster/bin/python`` (created if missing);
-- ``tmp_home``: a temporary ``$ORCHESTRATOR_HOME`` for one test.
+- ``tmp_home``: a temporary ``$ORCHESTRATOR_HOME`` for one test;
+- ``s3_endpoint`` (session): an S3 API served by moto on 127.0.0.1.
 
 Under ``CI=true`` missing infrastructure fails these fixtures instead of skipping.
 """
@@ -24,11 +25,13 @@ from helpers.fixtures import (  # noqa: E402  (re-exported as fixtures for every
     dagster_python,
     docker_available,
     docker_client,
+    s3_endpoint,
     test_images,
     tmp_home,
 )
 
-__all__ = ["dagster_python", "docker_available", "docker_client", "test_images", "tmp_home"]
+__all__ = ["dagster_python", "docker_available", "docker_client", "s3_endpoint", "test_images",
+           "tmp_home"]
 
 
 def _restore_sigint() -> None:

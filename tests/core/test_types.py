@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import enum
-import os
 import subprocess
 import sys
 import typing
@@ -386,25 +385,4 @@ def test_importing_types_does_not_import_pydantic():
     assert out.stdout.strip() == "False"
 
 
-# -- the examples in docs/concepts/types.md run -------------------------------------------------
-
-_DOC = Path(__file__).resolve().parents[2] / "docs" / "concepts" / "types.md"
-
-
-def _doc_blocks() -> list[str]:
-    import re
-
-    return re.findall(r"```python\n(.*?)```", _DOC.read_text(encoding="utf-8"), re.S)
-
-
-@pytest.mark.parametrize("index", range(len(_doc_blocks())))
-def test_docs_example_runs(index, tmp_home, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    saved = dict(os.environ)
-    try:
-        code = compile(_doc_blocks()[index], f"{_DOC.name}[python block {index}]", "exec",
-                       dont_inherit=True)  # not this file's "from __future__ import annotations"
-        exec(code, {"__name__": "docs_example"})  # noqa: S102 - our own documentation
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+# The examples in docs/concepts/ are run by tests/docs/test_docs_examples.py.

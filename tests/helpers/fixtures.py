@@ -134,3 +134,22 @@ def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 API on 127.0.0.1: a moto server, for the whole session (``http://127.0.0.1:PORT``).
+
+    Tests point clients at it with ``AWS_ENDPOINT_URL`` and dummy credentials, and make their
+    own uniquely named buckets."""
+    server_mod = pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    from helpers.net import free_port
+
+    port = free_port()
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -3,7 +3,6 @@ a moto server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
@@ -108,38 +107,19 @@ def test_missing_upstream_file_names_the_path(tmp_path):
     assert "no Parquet file at" in msg and "never.parquet" in msg
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server_mod = pytest.importorskip("moto.server")
-    pytest.importorskip("s3fs")
-    port = _free_port()
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.mark.system
-def test_s3_on_a_local_moto_server(s3_server, monkeypatch):
+def test_s3_on_a_local_moto_server(s3_endpoint, monkeypatch):
     import boto3
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
     bucket = f"lake-{uuid.uuid4().hex[:8]}"
-    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=bucket)
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
     r = _run(f"s3://{bucket}/warehouse",
-             storage_options={"client_kwargs": {"endpoint_url": s3_server}})
+             storage_options={"client_kwargs": {"endpoint_url": s3_endpoint}})
     assert r.success and r.output_for_node("revenue") == 30.5
-    keys = {o["Key"] for o in boto3.client("s3", endpoint_url=s3_server).list_objects_v2(
+    keys = {o["Key"] for o in boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(
         Bucket=bucket)["Contents"]}
     assert keys == {"warehouse/orders.parquet", "warehouse/big_orders.parquet"}

@@ -11,21 +11,6 @@ from orchestrator.pipes import PipesChunkedMessageReader, PipesSubprocessClient
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server_mod = pytest.importorskip("moto.server")
-    pytest.importorskip("s3fs")
-    from helpers.net import free_port
-
-    port = free_port()
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 def test_chunked_channel_on_s3(s3_endpoint, script, monkeypatch):
     import boto3
 
