@@ -618,8 +618,13 @@ class StepRun:
             context = self.build_context()
             items = self.invoke(context, inputs) if resumed is None else \
                 self._normalize_return(resumed())
+            # a generator yields results over time: store each as it comes (live), not with
+            # the step's end; a plain return hands everything over at once
+            live = resumed is None and step.op.signature.is_generator
             for item in items:
                 self.handle_item(item, context)
+                if live:
+                    self.flush()
             for ev in context.logged_events:
                 if isinstance(ev, AssetMaterialization):
                     self.handle_item(ev, context)
