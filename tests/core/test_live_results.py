@@ -18,5 +18,5 @@ def test_yielded_materializations_are_visible_before_the_step_ends():
 
     with Instance.ephemeral() as instance:
         result = materialize([ab], instance=instance, log_level="error")
-    assert result.success
+        assert result.success
     assert seen == [["a"]]
