@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["PipesContext", "PipesLogger", "open_dagster_pipes", "open_pipes"]
 
 CLIENT_VERSION = "0.1.0"
-CLIENT_FEATURES = ("outputs", "progress", "heartbeat", "context_ref")
+CLIENT_FEATURES = ("outputs", "progress", "heartbeat", "context_ref", "check_targets")
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
@@ -464,9 +464,13 @@ class PipesContext:
                 )
             return keys[0]
         if keys is not None and asset_key not in keys:
+            extra = ""
+            if method == "report_asset_check" and self.has_feature("check_targets"):
+                extra = (f", and checks on other assets "
+                         f"{self._features.get('check_targets') or {}}")
             raise PipesClientError(
                 f"{method}: asset key {asset_key!r} is not in scope for this step; the host "
-                f"selected {keys}"
+                f"selected {keys}{extra}"
             )
         return asset_key
 
@@ -515,15 +519,36 @@ class PipesContext:
             self._send(method, {"asset_key": key, "data_version": data_version, "metadata": md})
             self._materialized.add(key)  # type: ignore[arg-type]
 
+    def _check_target(self, asset_key: Any, check_name: str) -> str | None:
+        """*asset_key* (escaped) when the host advertised ``check_name`` on it as an extra
+        check target (``check_targets`` extension), else ``None``."""
+        if asset_key is None or self._noop or not self.has_feature("check_targets"):
+            return None
+        if not isinstance(asset_key, str):
+            try:
+                asset_key = escape_asset_key(asset_key)
+            except ProtocolError as exc:
+                raise PipesClientError(f"report_asset_check: {exc}") from None
+        names = (self._features.get("check_targets") or {}).get(asset_key)
+        return asset_key if isinstance(names, list) and check_name in names else None
+
     def report_asset_check(self, check_name: str, passed: bool, severity: str = "ERROR",
                            metadata: Mapping[str, Any] | None = None,
                            asset_key: str | None = None) -> None:
-        """Report the result of an asset check (``severity`` is ``"ERROR"`` or ``"WARN"``)."""
+        """Report the result of an asset check (``severity`` is ``"ERROR"`` or ``"WARN"``).
+
+        *asset_key* is one of ``asset_keys``, or an asset the step does not materialize when
+        the host advertised the check on it (``check_targets`` extension, e.g. a dbt source
+        test on an upstream asset)::
+
+            pipes.report_asset_check("not_null_id", passed=True, asset_key="raw/orders")
+        """
         method = "report_asset_check"
-        key = self._resolve_asset_key(asset_key, method)
         if not isinstance(check_name, str) or not check_name:
             raise PipesClientError(
                 f"{method}: check_name must be a non-empty str, got {check_name!r}")
+        key = self._check_target(asset_key, check_name) or \
+            self._resolve_asset_key(asset_key, method)
         if not isinstance(passed, bool):
             raise PipesClientError(f"{method}: passed must be True or False, got {passed!r}")
         sev = getattr(severity, "value", severity)

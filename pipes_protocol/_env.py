@@ -33,7 +33,7 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "extras",
 )
 #: Extension features a host may advertise under ``context["pipes_features"]["features"]``.
-FEATURES: tuple[str, ...] = ("outputs", "progress", "heartbeat", "context_ref")
+FEATURES: tuple[str, ...] = ("outputs", "progress", "heartbeat", "context_ref", "check_targets")
 
 CLI_CONTEXT_ARG = "--dagster-pipes-context"
 CLI_MESSAGES_ARG = "--dagster-pipes-messages"
@@ -47,6 +47,7 @@ def make_features(
     heartbeat_interval: float = 30.0,
     outputs: dict[str, str] | None = None,
     output_formats: list[str] | tuple[str, ...] = ("json", "parquet"),
+    check_targets: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The ``pipes_features`` object a host puts in the context to advertise extensions.
 
@@ -57,6 +58,13 @@ def make_features(
 
     ``outputs`` maps each escaped asset key to a base URL (local path or fsspec URL) without
     extension; the client writes ``<base>.<format>`` and reports it with ``report_output``.
+
+    ``check_targets`` maps the escaped key of an asset the step does *not* materialize to the
+    names of the checks the step declares on it (e.g. dbt source tests on an upstream asset);
+    a client may then send ``report_asset_check`` for exactly those pairs:
+
+        >>> make_features(["check_targets"], check_targets={"raw/orders": ["fresh"]})
+        {'version': '1', 'features': ['check_targets'], 'check_targets': {'raw/orders': ['fresh']}}
     """
     unknown = [f for f in features if f not in FEATURES]
     if unknown:
@@ -67,6 +75,16 @@ def make_features(
     if "outputs" in features:
         out["outputs"] = dict(outputs or {})
         out["output_formats"] = list(output_formats)
+    if "check_targets" in features:
+        targets: dict[str, list[str]] = {}
+        for key, names in (check_targets or {}).items():
+            if not isinstance(key, str) or not key or isinstance(names, str) or not all(
+                    isinstance(n, str) and n for n in names):
+                raise ProtocolError(
+                    f"check_targets: expected {{escaped asset key: [check name, ...]}}, got "
+                    f"{quote(key)}: {quote(names)}; escape keys with escape_asset_key()")
+            targets[key] = list(names)
+        out["check_targets"] = targets
     return out
 
 

@@ -58,8 +58,9 @@ __all__ = ["PipesSession", "open_pipes_session", "reattach_pipes_session"]
 _log = logging.getLogger("orchestrator.pipes")
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _MAX_QUOTE = 300
+_KEPT_TAIL = 100  # lines of stdout/stderr kept when the session closes
 #: Features this host implements (advertised in the context's ``pipes_features``).
-HOST_FEATURES = ("outputs", "progress", "heartbeat", "context_ref")
+HOST_FEATURES = ("outputs", "progress", "heartbeat", "context_ref", "check_targets")
 
 
 def _quote(text: str) -> str:
@@ -128,6 +129,19 @@ class _Target:
 
         return [escape_asset_key(k.path) for k in self.asset_keys]
 
+    def check_targets(self) -> dict[str, list[str]]:
+        """Declared checks on assets the step does not materialize (e.g. dbt source tests on
+        the step's deps): escaped asset key -> check names, for ``pipes_features``."""
+        from pipes_protocol import escape_asset_key
+
+        own = set(self.escaped())
+        out: dict[str, list[str]] = {}
+        for key, name in self.check_keys:
+            escaped = escape_asset_key(key.path)
+            if escaped not in own and name not in out.setdefault(escaped, []):
+                out[escaped].append(name)
+        return out
+
 
 class PipesSession:
     """One external process's conversation with the orchestrator (made by
@@ -178,6 +192,7 @@ class PipesSession:
         self._context: Any = None
         self._tails: dict[str | None, list[str]] = {}
         self._unstored: list[Event] = []
+        self._taken = (0, 0)  # materializations, checks handed out by take_new_results()
 
     # -- setup ---------------------------------------------------------------------------
     def _setup(self, context: Any, extras: dict[str, Any] | None,
@@ -190,7 +205,8 @@ class PipesSession:
         for i, key in enumerate(self.target.escaped()):
             self._output_bases[key] = f"{base}/output-{self.launch_id[:8]}-{i}"
         features = make_features(list(HOST_FEATURES), heartbeat_interval=heartbeat_interval,
-                                 outputs=self._output_bases)
+                                 outputs=self._output_bases,
+                                 check_targets=self.target.check_targets())
         self.context_data = build_context_data(context, extras=extras, features=features)
         self._injector = injector
         self.heartbeat_timeout = 3 * heartbeat_interval
@@ -538,7 +554,7 @@ class PipesSession:
             try:
                 self._load_outputs()
                 if self.launcher is not None and self.handle is not None:
-                    self._tails = {s: self.launcher.tail(self.handle, 20, s)
+                    self._tails = {s: self.launcher.tail(self.handle, _KEPT_TAIL, s)
                                    for s in ("stderr", None)}
             finally:
                 self._cleanup()
@@ -621,7 +637,7 @@ class PipesSession:
             problems.append("external process failed with an exception:\n"
                             + _format_remote(self.closed_exception))
         if exit_code not in (0, None):
-            tail = self._tail("stderr") or self._tail(None)
+            tail = (self._tail("stderr") or self._tail(None))[-20:]
             msg = f"{what} failed: {stop_reason or f'exit code {exit_code}'}"
             msg += ("; last lines of stderr:\n" + "\n".join(tail)) if tail else \
                 " (stderr was empty)"
@@ -666,7 +682,7 @@ class PipesSession:
             md["stop_reason"] = stop_reason or ("remote exception" if self.closed_exception
                                                else "protocol")
             if not tail:
-                tail = self._tail(None)
+                tail = self._tail(None)[-20:]
             md["log_tail"] = "\n".join(tail)
         from ..metadata import metadata_to_wire
 
@@ -687,45 +703,97 @@ class PipesSession:
             err.problems = problems  # type: ignore[attr-defined]
             raise err
 
-    def _tail(self, stream: str | None) -> list[str]:
+    def _tail(self, stream: str | None, lines: int = _KEPT_TAIL) -> list[str]:
         if stream in self._tails:
             return self._tails[stream]
         if self.launcher is None or self.handle is None:
             return []
         try:
-            return self.launcher.tail(self.handle, 20, stream)
+            return self.launcher.tail(self.handle, lines, stream)
         except Exception:  # noqa: BLE001 - logs may be gone
             return []
 
+    def stderr_tail(self, lines: int = 20) -> list[str]:
+        """The last *lines* lines of stderr of the work launched through :meth:`launch`
+        (``[]`` when nothing was launched or its logs are gone). While the work runs they are
+        read from the launcher; after the session closed, from the last
+        ``100`` lines kept at closing (the container or job may be gone by then)::
+
+            with open_pipes_session(context) as session:
+                session.launch(launcher, spec)
+                status = session.wait()
+            if status.exit_code:
+                for line in session.stderr_tail(15):
+                    print(line)
+        """
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 1:
+            raise PipesError(f"PipesSession.stderr_tail(lines=...): lines must be a positive "
+                             f"int, got {lines!r}")
+        return self._tail("stderr", lines)[-lines:]
+
     # -- results -----------------------------------------------------------------------------
+    def take_new_results(self) -> list[Any]:
+        """The MaterializeResults and AssetCheckResults reported since the last call (each
+        once, in the order reported: materializations first), for handing results over
+        while the external process still runs; thread-safe. Output values
+        (``report_output``) are read only when the session closes: take them from
+        :meth:`get_results`. ::
+
+            with open_pipes_session(context) as session:
+                proc = subprocess.Popen(cmd, env={**os.environ,
+                                                  **session.get_bootstrap_env_vars()})
+                while proc.poll() is None:
+                    yield from session.take_new_results()  # stored as they come
+                    time.sleep(0.5)
+            yield from session.take_new_results()  # what the final drain read
+            session.check_outcome(exit_code=proc.returncode)
+        """
+        with self._lock:  # the reader thread adds to these dicts (insertion-ordered)
+            n_mats, n_checks = self._taken
+            mats = list(self.materializations.items())[n_mats:]
+            checks = list(self.checks.items())[n_checks:]
+            self._taken = (n_mats + len(mats), n_checks + len(checks))
+        return [*(self._materialize_result(k, p) for k, p in mats),
+                *(self._check_result(k, n, p) for (k, n), p in checks)]
+
+    @staticmethod
+    def _metadata_values(raw: dict[str, Any] | None) -> dict[str, Any]:
+        from ..metadata import MetadataValue
+
+        return {k: MetadataValue(v["type"], v["raw_value"]) for k, v in (raw or {}).items()}
+
+    def _materialize_result(self, key: str, params: dict[str, Any] | None) -> Any:
+        from ..results import MaterializeResult
+
+        return MaterializeResult(metadata=self._metadata_values((params or {}).get("metadata")),
+                                 asset_key=AssetKey(_unescape(key)),
+                                 data_version=(params or {}).get("data_version"))
+
+    def _check_result(self, key: str, name: str, params: dict[str, Any]) -> Any:
+        from ..results import AssetCheckResult
+
+        return AssetCheckResult(passed=bool(params.get("passed")),
+                                severity=params.get("severity") or "ERROR",
+                                metadata=self._metadata_values(params.get("metadata")),
+                                asset_key=AssetKey(_unescape(key)), check_name=name)
+
     def get_results(self, *, implicit_materializations: bool = False) -> list[Any]:
         """MaterializeResults (one per reported or, with *implicit_materializations*, selected
         asset; carrying any output value) and AssetCheckResults, to return from the asset."""
-        from ..metadata import MetadataValue
-        from ..results import AssetCheckResult, MaterializeResult
-
-        def md(raw: dict[str, Any] | None) -> dict[str, Any]:
-            return {k: MetadataValue(v["type"], v["raw_value"]) for k, v in (raw or {}).items()}
-
         out: list[Any] = []
         for key in self.target.escaped():
             params = self.materializations.get(key)
             has_out = key in self.output_values
             if params is None and not has_out and not implicit_materializations:
                 continue
-            meta = md((params or {}).get("metadata"))
+            r = self._materialize_result(key, params)
             if has_out:
-                meta.update(md(self.outputs[key].get("metadata")))
-            r = MaterializeResult(metadata=meta, asset_key=AssetKey(_unescape(key)),
-                                  data_version=(params or {}).get("data_version"))
-            if has_out:
+                r.metadata = {**r.metadata,
+                              **self._metadata_values(self.outputs[key].get("metadata"))}
                 r.value, r.has_value = self.output_values[key], True
             out.append(r)
         for (key, name), params in self.checks.items():
-            out.append(AssetCheckResult(passed=bool(params.get("passed")),
-                                        severity=params.get("severity") or "ERROR",
-                                        metadata=md(params.get("metadata")),
-                                        asset_key=AssetKey(_unescape(key)), check_name=name))
+            out.append(self._check_result(key, name, params))
         return out
 
     def get_custom_messages(self) -> list[Any]:

@@ -426,7 +426,7 @@ class PipesContext {
     this.features = (this.data.pipes_features && typeof this.data.pipes_features === 'object') ? this.data.pipes_features : {};
     this.channel = messageWriter.open(paramsLoader.loadMessagesParams());
     const extras = Object.assign({}, messageWriter.getOpenedExtras ? messageWriter.getOpenedExtras() : {});
-    extras.pipes_client = { language: 'node', version: CLIENT_VERSION, features: ['progress', 'heartbeat', 'outputs'] };
+    extras.pipes_client = { language: 'node', version: CLIENT_VERSION, features: ['progress', 'heartbeat', 'outputs', 'check_targets'] };
     this._send('opened', { extras });
     if (this.hasFeature('heartbeat')) {
       const ms = Math.max(10, 1000 * Number(this.features.heartbeat_interval || 30));
@@ -550,11 +550,20 @@ class PipesContext {
     this.materialized.add(key);
   }
 
-  /** reportAssetCheck({ checkName, passed, severity = 'ERROR', metadata, assetKey }) */
+  /** assetKey (escaped) when the host advertised checkName on it (check_targets extension). */
+  _checkTarget(assetKey, checkName) {
+    if (assetKey === undefined || assetKey === null || this.noop || !this.hasFeature('check_targets')) return null;
+    const key = Array.isArray(assetKey) ? escapeAssetKey(assetKey) : assetKey;
+    const names = (this.features.check_targets || {})[key];
+    return Array.isArray(names) && names.includes(checkName) ? key : null;
+  }
+
+  /** reportAssetCheck({ checkName, passed, severity = 'ERROR', metadata, assetKey }) - assetKey
+   * is in asset_keys, or an asset the host advertised the check on (check_targets). */
   reportAssetCheck({ checkName, passed, severity = 'ERROR', metadata = null, assetKey = null } = {}) {
     const method = 'report_asset_check';
-    const key = this._resolveAssetKey(assetKey, method);
     if (typeof checkName !== 'string' || !checkName) throw new PipesError(`${method}: checkName must be a non-empty string`);
+    const key = this._checkTarget(assetKey, checkName) ?? this._resolveAssetKey(assetKey, method);
     if (typeof passed !== 'boolean') throw new PipesError(`${method}: passed must be true or false, got ${JSON.stringify(passed)}`);
     const sev = String(severity).toUpperCase();
     if (sev !== 'WARN' && sev !== 'ERROR') throw new PipesError(`${method}: severity must be 'ERROR' or 'WARN', got ${JSON.stringify(severity)}`);

@@ -7,12 +7,14 @@ const path = require('path');
 const client = require(path.resolve(__dirname, '../../../pipes_client/node'));
 
 const doc = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+// the shared context, with the case's own pipes_features (negotiated extensions) if any
+const caseContext = (d, c) => ('pipes_features' in c ? { ...d.context, pipes_features: c.pipes_features } : d.context);
 for (const c of doc.cases) {
   const lines = [];
   const capture = { open: () => ({ writeLine: (l) => lines.push(l), close: () => {} }), getOpenedExtras: () => ({}) };
   client.PipesContext.set(null);
   const pipes = client.openPipes({
-    paramsLoader: new client.MappingParamsLoader({ DAGSTER_PIPES_CONTEXT: { data: doc.context }, DAGSTER_PIPES_MESSAGES: { stdio: 'stdout' } }),
+    paramsLoader: new client.MappingParamsLoader({ DAGSTER_PIPES_CONTEXT: { data: caseContext(doc, c) }, DAGSTER_PIPES_MESSAGES: { stdio: 'stdout' } }),
     messageWriter: capture,
   });
   let error = null;

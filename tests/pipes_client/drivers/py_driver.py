@@ -24,13 +24,21 @@ class _Capture:
         pass
 
 
+def case_context(doc, case):
+    """The shared context, with the case's own pipes_features (negotiated extensions) if any."""
+    if "pipes_features" not in case:
+        return doc["context"]
+    return {**doc["context"], "pipes_features": case["pipes_features"]}
+
+
 def main(path):
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
     for case in doc["cases"]:
         cap = _Capture()
-        loader = PipesMappingParamsLoader({"DAGSTER_PIPES_CONTEXT": {"data": doc["context"]},
-                                           "DAGSTER_PIPES_MESSAGES": {"stdio": "stdout"}})
+        loader = PipesMappingParamsLoader({
+            "DAGSTER_PIPES_CONTEXT": {"data": case_context(doc, case)},
+            "DAGSTER_PIPES_MESSAGES": {"stdio": "stdout"}})
         PipesContext.set(None)
         pipes = open_pipes(params_loader=loader, message_writer=cap)
         error = None
