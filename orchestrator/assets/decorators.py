@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .._compute import analyze, require_function
-from ..asset_key import AssetKey, CoercibleToAssetKey
+from ..asset_key import AssetKey, CoercibleToAssetKey, key_of_parts
 from ..errors import DefinitionError
-from ..ops import In, OpDefinition, Out
+from ..ops import NO_VALUE, In, OpDefinition, Out
 from ..retry import RetryPolicy
 from .definition import AssetChecksDefinition, AssetsDefinition
 from .spec import AssetCheckSpec, AssetDep, AssetIn, AssetOut, AssetSpec, coerce_dep
@@ -35,13 +35,14 @@ __all__ = ["asset", "asset_check", "multi_asset"]
 
 def _input_keys(sig_inputs: Sequence[str], ins: Mapping[str, AssetIn] | None,
                 key_prefix: Sequence[str] | None, where: str) -> dict[str, AssetKey]:
-    ins = dict(ins or {})
-    unknown = set(ins) - set(sig_inputs)
+    ins = ins or {}
+    unknown = set(ins).difference(sig_inputs)
     if unknown:
         raise DefinitionError(
             f"{where}: ins= names {sorted(unknown)}, which are not parameters of the function; "
             f"its input parameters are {list(sig_inputs)}"
         )
+    prefix = tuple(key_prefix or ())
     out: dict[str, AssetKey] = {}
     for pname in sig_inputs:
         if pname in ins:
@@ -50,29 +51,33 @@ def _input_keys(sig_inputs: Sequence[str], ins: Mapping[str, AssetIn] | None,
                 raise DefinitionError(f"{where}: ins['{pname}'] must be an AssetIn, got {a_in!r}")
             if a_in.key is None and a_in.key_prefix is None:
                 # AssetIn(metadata=...) only: the key is inferred as for a plain parameter
-                out[pname] = AssetKey([*(key_prefix or ()), pname])
+                out[pname] = key_of_parts((*prefix, pname))
             else:
                 out[pname] = a_in.resolve_key(pname)
         else:
-            out[pname] = AssetKey([*(key_prefix or ()), pname])
+            out[pname] = key_of_parts((*prefix, pname))
     return out
 
 
 def _mapping_of(ins: Mapping[str, AssetIn] | None, pname: str) -> Any:
-    a_in = (ins or {}).get(pname)
+    if not ins:
+        return None
+    a_in = ins.get(pname)
     return a_in.partition_mapping if a_in is not None else None
 
 
 def _op_ins(sig: Any, keys_by_input: Mapping[str, AssetKey],
             ins: Mapping[str, AssetIn] | None) -> dict[str, In]:
     result: dict[str, In] = {}
+    ins = ins or {}
+    defaults = sig.defaults
     for pname, key in keys_by_input.items():
-        a_in = (ins or {}).get(pname)
+        a_in = ins.get(pname)
         result[pname] = In(
             dagster_type=a_in.dagster_type if a_in else None,
             metadata=(a_in.metadata if a_in else None),
             asset_key=key,
-            default_value=sig.defaults.get(pname, In().default_value),
+            default_value=defaults.get(pname, NO_VALUE) if defaults else NO_VALUE,
         )
     return result
 
@@ -129,17 +134,20 @@ def asset(
                 f"@asset on {f.__name__}(): give either key= or name=/key_prefix=, not both"
             )
         prefix = _norm_prefix(key_prefix)
-        asset_key = AssetKey.from_coercible(key) if key is not None else AssetKey(
-            [*prefix, name or f.__name__])
-        where = f"asset '{asset_key.to_user_string()}'"
+        asset_key = AssetKey.from_coercible(key) if key is not None else key_of_parts(
+            (*prefix, name or f.__name__))
+        user_key = asset_key.to_user_string()
+        where = f"asset '{user_key}'"
         op_name = asset_key.to_python_identifier()
-        sig = analyze(f, kind="asset", name=asset_key.to_user_string())
-        keys_by_input = _input_keys(sig.input_params, ins, asset_key.path[:-1], where)
-        dep_objs = [coerce_dep(d) for d in (deps or ())]
-        all_deps = [AssetDep(k, partition_mapping=_mapping_of(ins, p))
-                    for p, k in keys_by_input.items()] + dep_objs
-        if asset_key in [d.asset_key for d in all_deps]:
-            raise DefinitionError(f"{where} depends on itself; remove it from its inputs/deps")
+        sig = analyze(f, kind="asset", name=user_key)
+        keys_by_input = _input_keys(sig.input_params, ins, asset_key.parts[:-1], where)
+        all_deps = [AssetDep(k, _mapping_of(ins, p)) for p, k in keys_by_input.items()]
+        if deps:
+            all_deps += [coerce_dep(d) for d in deps]
+        for d in all_deps:
+            if d.asset_key == asset_key:
+                raise DefinitionError(
+                    f"{where} depends on itself; remove it from its inputs/deps")
         spec = AssetSpec(
             asset_key, deps=all_deps, description=description or (f.__doc__ or "").strip()
             or None, metadata=metadata, group_name=group_name, code_version=code_version,
@@ -157,7 +165,7 @@ def asset(
             signature=sig, kind="asset", code_version=code_version, pool=pool,
         )
         checks = [cs.with_asset(asset_key) if cs.asset is None else cs
-                  for cs in (check_specs or ())]
+                  for cs in check_specs] if check_specs else []
         return AssetsDefinition(specs=[spec], node_def=op_def,
                                 keys_by_output_name={"result": asset_key},
                                 keys_by_input_name=keys_by_input, check_specs=checks,
