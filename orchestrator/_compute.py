@@ -149,16 +149,21 @@ def analyze(fn: Callable[..., Any], *, kind: str, name: str) -> ComputeSignature
     sig = ComputeSignature(fn_name=getattr(fn, "__name__", name))
     annotations = _resolve_annotations(fn)
     if code is not None:
-        params = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
-        defaults = fn.__defaults__ or ()
-        pos = code.co_varnames[: code.co_argcount]
-        for pname, value in zip(pos[len(pos) - len(defaults):], defaults):
-            sig.defaults[pname] = value
-        sig.defaults.update(fn.__kwdefaults__ or {})
-        sig.has_kwargs = bool(code.co_flags & _CO_VARKEYWORDS)
-        sig.is_generator = bool(code.co_flags & _CO_GENERATOR)
-        if code.co_flags & (_CO_COROUTINE | _CO_ASYNC_GENERATOR):
-            sig.is_generator = False
+        argcount = code.co_argcount
+        varnames = code.co_varnames
+        params = varnames[: argcount + code.co_kwonlyargcount]
+        defaults = fn.__defaults__
+        if defaults:
+            pos = varnames[:argcount]
+            for pname, value in zip(pos[len(pos) - len(defaults):], defaults):
+                sig.defaults[pname] = value
+        kwdefaults = fn.__kwdefaults__
+        if kwdefaults:
+            sig.defaults.update(kwdefaults)
+        flags = code.co_flags
+        sig.has_kwargs = bool(flags & _CO_VARKEYWORDS)
+        sig.is_generator = bool(flags & _CO_GENERATOR) and not (
+            flags & (_CO_COROUTINE | _CO_ASYNC_GENERATOR))
     else:  # a callable object
         import inspect
 
@@ -168,8 +173,18 @@ def analyze(fn: Callable[..., Any], *, kind: str, name: str) -> ComputeSignature
         sig.defaults = {p.name: p.default for p in s.parameters.values()
                         if p.default is not p.empty}
     sig.return_annotation = annotations.get("return", _NO_DEFAULT)
+    input_params = sig.input_params
     for i, pname in enumerate(params):
-        ann = annotations.get(pname, _NO_DEFAULT)
+        ann = annotations.get(pname, _NO_DEFAULT) if annotations else _NO_DEFAULT
+        if ann is _NO_DEFAULT:  # the common case: a plain input (or the context)
+            if pname in _CONTEXT_NAMES:
+                if i > 0:
+                    raise DefinitionError(
+                        f"{kind} '{name}': the context parameter '{pname}' must come first")
+                sig.context_param = pname
+            else:
+                input_params.append(pname)
+            continue
         if i == 0 and (pname in _CONTEXT_NAMES or _is_context_annotation(ann)):
             sig.context_param = pname
             continue

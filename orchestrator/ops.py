@@ -35,6 +35,7 @@ class _NoValue:
 
 
 NO_VALUE: Any = _NoValue()
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 class In:
@@ -116,15 +117,18 @@ class OpDefinition:
         self.name = name
         self.kind = kind
         self.description = description or (compute_fn.__doc__ or "").strip() or None
-        self.signature = signature or analyze(compute_fn, kind=kind, name=name)
-        self.ins: dict[str, In] = dict(ins or {})
-        for pname in self.signature.input_params:
-            if pname not in self.ins:
-                default = self.signature.defaults.get(pname, NO_VALUE)
-                self.ins[pname] = In(default_value=default)
-            elif pname in self.signature.defaults and self.ins[pname].default_value is NO_VALUE:
-                self.ins[pname].default_value = self.signature.defaults[pname]
-        unknown = set(self.ins).difference(self.signature.input_params)
+        sig = self.signature = signature or analyze(compute_fn, kind=kind, name=name)
+        self.ins: dict[str, In] = dict(ins) if ins else {}
+        defaults = sig.defaults
+        for pname in sig.input_params:
+            a_in = self.ins.get(pname)
+            if a_in is None:
+                self.ins[pname] = In(default_value=defaults.get(pname, NO_VALUE))
+            elif pname in defaults and a_in.default_value is NO_VALUE:
+                a_in.default_value = defaults[pname]
+        # every input parameter is in self.ins now, so more names means unknown ones
+        unknown = set(self.ins).difference(sig.input_params) \
+            if len(self.ins) > len(sig.input_params) else None
         if unknown:  # inputs that are only ordering (Nothing) need no parameter
             unknown = {n for n in unknown if not self.ins[n].is_nothing}
         if unknown and not self.signature.has_kwargs:
@@ -143,9 +147,9 @@ class OpDefinition:
             self.signature.config_schema)
         self.required_resource_keys = frozenset(required_resource_keys or ()) | frozenset(
             self.signature.resource_params.values()
-        )
+        ) if required_resource_keys or self.signature.resource_params else _NO_KEYS
         self.retry_policy = retry_policy
-        self.tags = dict(tags or {})
+        self.tags = dict(tags) if tags else {}
         self.code_version = code_version
         self.pool = pool
 

@@ -12,6 +12,8 @@ from .spec import AssetCheckKey, AssetCheckSpec, AssetSpec
 
 __all__ = ["AssetChecksDefinition", "AssetsDefinition"]
 
+_NO_CHECKS: frozenset[AssetCheckKey] = frozenset()
+
 
 class AssetsDefinition:
     """Assets and the op that computes them.
@@ -35,25 +37,27 @@ class AssetsDefinition:
         backfill_policy: Any = None,
     ) -> None:
         self.specs_by_key: dict[AssetKey, AssetSpec] = {}
+        specs_by_key = self.specs_by_key
         for spec in specs:
-            if spec.key in self.specs_by_key:
+            if spec.key in specs_by_key:
                 raise DefinitionError(
                     f"asset key '{spec.key.to_user_string()}' appears twice in one definition"
                 )
-            self.specs_by_key[spec.key] = spec
+            specs_by_key[spec.key] = spec
         self.node_def = node_def
-        self.keys_by_output_name = dict(keys_by_output_name or {})
+        self.keys_by_output_name = dict(keys_by_output_name) if keys_by_output_name else {}
         self.output_names_by_key = {k: n for n, k in self.keys_by_output_name.items()}
-        self.keys_by_input_name = dict(keys_by_input_name or {})
+        self.keys_by_input_name = dict(keys_by_input_name) if keys_by_input_name else {}
         self.can_subset = can_subset
         self._selected = frozenset(selected_keys) if selected_keys is not None else frozenset(
-            self.specs_by_key)
+            specs_by_key)
         self.check_specs_by_key: dict[AssetCheckKey, AssetCheckSpec] = {}
-        dep_keys = {d for spec in self.specs_by_key.values() for d in spec.dep_keys}
+        dep_keys: set[AssetKey] = {d for spec in specs_by_key.values()
+                                   for d in spec._dep_key_list()} if check_specs else set()
         for cs in check_specs:
             # a check may target an asset this definition produces, or one it depends on
             # (e.g. dbt's source tests, which run in the same dbt invocation)
-            if cs.asset_key not in self.specs_by_key and cs.asset_key not in dep_keys:
+            if cs.asset_key not in specs_by_key and cs.asset_key not in dep_keys:
                 raise DefinitionError(
                     f"check '{cs.name}' is declared on asset '{cs.asset_key.to_user_string()}', "
                     f"which '{self.name}' neither produces nor depends on; it produces "
@@ -61,7 +65,7 @@ class AssetsDefinition:
                 )
             self.check_specs_by_key[cs.key] = cs
         self._selected_checks = frozenset(selected_check_keys) if selected_check_keys is not None \
-            else frozenset(self.check_specs_by_key)
+            else frozenset(self.check_specs_by_key) if self.check_specs_by_key else _NO_CHECKS
         self.backfill_policy = backfill_policy
 
     # identity ------------------------------------------------------------------------
@@ -154,7 +158,9 @@ class AssetsDefinition:
         if self.node_def is None:
             return frozenset(s.io_manager_key for s in self.specs if s.io_manager_key)
         keys = set(self.node_def.required_resource_keys)
-        keys.update(self.io_manager_key_for(k) for k in self._selected)
+        io_manager_key_for = self.io_manager_key_for
+        for k in self._selected:
+            keys.add(io_manager_key_for(k))
         return frozenset(keys)
 
     @property

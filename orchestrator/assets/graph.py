@@ -50,14 +50,16 @@ class AssetGraph:
         self.parents: dict[AssetKey, list[AssetKey]] = {}
         self.children: dict[AssetKey, list[AssetKey]] = {k: [] for k in self.spec_by_key}
         self.missing: list[tuple[AssetKey, AssetKey]] = []
+        parents, children, missing = self.parents, self.children, self.missing
         for key, spec in self.spec_by_key.items():
             ps = spec.dep_keys
-            self.parents[key] = ps
+            parents[key] = ps
             for p in ps:
-                if p in self.children:
-                    self.children[p].append(key)
+                cs = children.get(p)
+                if cs is not None:
+                    cs.append(key)
                 else:
-                    self.missing.append((key, p))
+                    missing.append((key, p))
         self.checks_by_asset: dict[AssetKey, list[tuple[AssetCheckKey, Any]]] = {}
         for ad in self.assets_defs:
             for ck, cs in ad.check_specs_by_key.items():
@@ -124,17 +126,20 @@ class AssetGraph:
         """Keys in dependency order. Raises DefinitionError naming a cycle's path."""
         if self._topo is not None:
             return self._topo
-        indeg = {k: 0 for k in self.spec_by_key}
+        children = self.children
+        indeg = dict.fromkeys(self.spec_by_key, 0)
         for k, ps in self.parents.items():
-            indeg[k] = sum(1 for p in ps if p in indeg)
+            n = 0
+            for p in ps:
+                if p in children:  # same keys as indeg
+                    n += 1
+            indeg[k] = n
         order = [k for k, d in indeg.items() if d == 0]
-        i = 0
-        while i < len(order):
-            k = order[i]
-            i += 1
-            for c in self.children[k]:
-                indeg[c] -= 1
-                if indeg[c] == 0:
+        for k in order:  # grows while it is walked
+            for c in children[k]:
+                d = indeg[c] - 1
+                indeg[c] = d
+                if d == 0:
                     order.append(c)
         if len(order) != len(indeg):
             msg = (f"assets form a cycle: {self.find_cycle()}; break it by removing one of "
@@ -176,7 +181,9 @@ class AssetGraph:
     def check_problems(self) -> list[str]:
         """Every structural problem: duplicates, missing upstreams, cycles, bad checks."""
         problems = list(self.duplicates)
-        known = [k.to_user_string() for k in self.spec_by_key]
+        known = [k.to_user_string() for k in self.spec_by_key] if self.missing or any(
+            cs.asset_key not in self.spec_by_key for cd in self.checks_defs for cs in cd.specs
+        ) else []
         for key, missing in self.missing:
             problems.append(
                 f"asset '{key.to_user_string()}' depends on '{missing.to_user_string()}', "

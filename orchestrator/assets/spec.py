@@ -79,6 +79,9 @@ def coerce_dep(value: Any) -> AssetDep:
     return AssetDep(_key_of(value))
 
 
+_NO_KINDS: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, init=False, eq=False)
 class AssetSpec:
     """Everything about an asset except how it is computed.
@@ -109,24 +112,29 @@ class AssetSpec:
                  tags: Mapping[str, str] | None = None, owners: Sequence[str] | None = None,
                  kinds: Iterable[str] | None = None, skippable: bool = False,
                  partitions_def: Any = None, io_manager_key: str | None = None) -> None:
+        # (hot: dbt builds thousands of specs; already-built keys and deps are kept as they are)
         set_ = object.__setattr__
-        set_(self, "key", coerce_key(key, "AssetSpec(key)"))
-        set_(self, "deps", tuple(coerce_dep(d) for d in (deps or ())))
+        if type(key) is not AssetKey:
+            key = coerce_key(key, "AssetSpec(key)")
+        set_(self, "key", key)
+        set_(self, "deps", tuple([d if type(d) is AssetDep else coerce_dep(d) for d in deps])
+             if deps else ())
         set_(self, "description", description)
-        set_(self, "metadata", dict(metadata or {}))
+        set_(self, "metadata", dict(metadata) if metadata else {})
         if group_name is not None and not group_name.replace("_", "").replace("-", "").isalnum():
             raise DefinitionError(
-                f"asset '{self.key.to_user_string()}': group_name {group_name!r} must use "
+                f"asset '{key.to_user_string()}': group_name {group_name!r} must use "
                 f"letters, digits, '_' and '-' only"
             )
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
-        set_(self, "tags", dict(tags or {}))
-        set_(self, "owners", tuple(owners or ()))
-        set_(self, "kinds", frozenset(kinds or ()))
+        set_(self, "tags", dict(tags) if tags else {})
+        set_(self, "owners", tuple(owners) if owners else ())
+        set_(self, "kinds", frozenset(kinds) if kinds else _NO_KINDS)
         set_(self, "skippable", skippable)
         set_(self, "partitions_def", partitions_def)
         set_(self, "io_manager_key", io_manager_key)
+        set_(self, "_dep_keys", None)  # computed on first use (see dep_keys)
 
     def replace_attributes(self, **kwargs: Any) -> AssetSpec:
         """A copy with some attributes changed (``spec.replace_attributes(group_name="x")``)."""
@@ -146,11 +154,15 @@ class AssetSpec:
 
     @property
     def dep_keys(self) -> list[AssetKey]:
-        keys = self.__dict__.get("_dep_keys")
+        return list(self._dep_key_list())
+
+    def _dep_key_list(self) -> list[AssetKey]:
+        """``dep_keys`` without the copy (internal: callers must not change the list)."""
+        keys = self._dep_keys  # type: ignore[has-type]
         if keys is None:
             keys = [d.asset_key for d in self.deps]
             object.__setattr__(self, "_dep_keys", keys)
-        return list(keys)
+        return keys
 
 
 @dataclass
