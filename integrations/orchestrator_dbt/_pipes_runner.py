@@ -11,9 +11,11 @@ protocol's context extras (a file, not the command line, so thousands of selecte
 
 Each finished model, seed and snapshot is reported with ``report_asset_materialization``, each
 test with ``report_asset_check`` (the same metadata as in-process runs, from ``_events``), as
-dbt finishes them. A last custom message ``{"dbt": {...}}`` carries dbt's outcome; the process
-exits 0 whenever the protocol worked, also when dbt failed (the host turns a dbt failure into a
-step failure after taking the results).
+dbt finishes them; a source test's check is on an asset the step only depends on, which the
+host advertises in the ``check_targets`` extension (docs/protocol.md §8.5). A last custom
+message ``{"dbt": {...}}`` carries dbt's outcome; the process exits 0 whenever the protocol
+worked, also when dbt failed (the host turns a dbt failure into a step failure after taking
+the results).
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ def main() -> int:
         checks: dict[str, list[str]] = extras.get("checks") or {}
         nodes: dict[str, dict[str, Any]] = extras.get("nodes") or {}
         target_dir = extras.get("target_dir")
-        in_scope = set(assets.values())
         project_dir = extras.get("project_dir", "")
 
         try:
@@ -104,17 +105,10 @@ def main() -> int:
             elif uid in checks and result["status"] in CHECK_STATUSES:
                 passed, severity, md = check_fields(result)
                 key, name = checks[uid]
-                if key in in_scope:
-                    pipes.report_asset_check(check_name=name, passed=passed,
-                                             severity=severity, metadata=md, asset_key=key)
-                else:
-                    # a source test: its check targets an asset the step depends on, which the
-                    # client's scope (the step's own assets) does not include; the host
-                    # accepts it because the step declares the check
-                    method = "report_asset_check"
-                    pipes._send(method, {"asset_key": key, "check_name": name,
-                                         "passed": passed, "severity": severity,
-                                         "metadata": pipes._metadata(md, method)})
+                # a source test's check is on an asset the step depends on: the host
+                # advertises it in pipes_features' check_targets, so the client accepts it
+                pipes.report_asset_check(check_name=name, passed=passed, severity=severity,
+                                         metadata=md, asset_key=key)
         thread.join()
         if "exception" in outcome:
             raise outcome["exception"]

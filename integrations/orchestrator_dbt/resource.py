@@ -32,7 +32,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from orchestrator.asset_key import AssetKey
 from orchestrator.results import Failure
 
 from .errors import DbtProjectError
@@ -346,11 +345,9 @@ class DbtCliInvocation:
         if self.resource.runner != "in_process":
             yield from self._stream_external()
             return
-        flush = _store_now(self.plan.context)
         for result in self.stream_raw():
+            # the step stores each result a generator yields as it comes (live)
             yield from self.plan.to_events(result)
-            if self._queue is not None and self._queue.empty():
-                flush()  # nothing more at hand: store what was handed over, now
         if self.success is False:
             raise DbtRunError(self.error_message or "dbt failed")
         self._check_all_ran()
@@ -388,8 +385,6 @@ class DbtCliInvocation:
         args = [*self.args, "--log-level", "none"] if "--log-level" not in self.args else self.args
         extras = {"dbt_args": args, "project_dir": str(res.project.project_dir),
                   **self.plan.runner_extras()}
-        feed = _ResultFeed()
-        flush = _store_now(self.plan.context)
         with open_pipes_session(self.plan.context, extras=extras) as session:
             if res.runner == "docker":
                 work: _Work = _DockerWork(session, res, self.plan)
@@ -397,14 +392,12 @@ class DbtCliInvocation:
                 work = _ProcessWork(session, res)
             try:
                 while work.running():
-                    new = feed.new_results(session)
-                    if new:
-                        yield from new
-                        flush()
+                    # each yielded result is stored by the step as it comes (live)
+                    yield from session.take_new_results()
                     work.pause()
             finally:
                 work.stop_if_running()  # the step was interrupted or the consumer stopped
-        yield from feed.new_results(session)  # what the final drain read
+        yield from session.take_new_results()  # what the final drain read
         exit_code = work.exit_code
         outcome = next((m["dbt"] for m in session.get_custom_messages()
                         if isinstance(m, dict) and isinstance(m.get("dbt"), dict)), None)
@@ -446,53 +439,6 @@ class DbtCliInvocation:
         """A JSON artifact dbt wrote in the target directory (``run_results.json``...)."""
         path = self.resource.project.manifest_path.parent / name
         return json.loads(path.read_text())
-
-
-def _store_now(context: Any) -> Any:
-    """A function that stores the results the step was handed so far, now.
-
-    The step keeps the events of yielded results until its next store (a log line, a pipes
-    batch, its end); dbt's results must reach the run store as dbt finishes each node, so the
-    stream asks for a store whenever it has handed over all the results at hand.
-    """
-    emit = getattr(context, "_emit_events", None)  # the step's batch sink (stores pending first)
-    if not callable(emit):
-        return lambda: None
-    return lambda: emit([])
-
-
-class _ResultFeed:
-    """Turns what the external runner reported so far into results, each one once."""
-
-    def __init__(self) -> None:
-        self._assets = 0
-        self._checks = 0
-
-    def new_results(self, session: Any) -> list[Any]:
-        from orchestrator.metadata import MetadataValue
-        from orchestrator.results import AssetCheckResult, MaterializeResult
-        from pipes_protocol import unescape_asset_key
-
-        with session._lock:  # the reader thread adds to these dicts
-            mats = list(session.materializations.items())[self._assets:]
-            checks = list(session.checks.items())[self._checks:]
-        self._assets += len(mats)
-        self._checks += len(checks)
-
-        def md(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-            return {k: MetadataValue(v["type"], v["raw_value"]) for k, v in (raw or {}).items()}
-
-        out: list[Any] = []
-        for key, params in mats:
-            out.append(MaterializeResult(asset_key=AssetKey(unescape_asset_key(key)),
-                                         metadata=md(params.get("metadata")),
-                                         data_version=params.get("data_version")))
-        for (key, name), params in checks:
-            out.append(AssetCheckResult(
-                passed=bool(params.get("passed")), severity=params.get("severity") or "ERROR",
-                metadata=md(params.get("metadata")), asset_key=AssetKey(unescape_asset_key(key)),
-                check_name=name))
-        return out
 
 
 class _Work:
@@ -589,7 +535,7 @@ class _DockerWork(_Work):
             self.exit_code = self.session.status.exit_code
 
     def stderr_tail(self, session: Any) -> list[str]:
-        return session._tail("stderr")[-15:]  # kept by the session when it closed
+        return session.stderr_tail(15)  # kept by the session when it closed
 
 
 def _container_options(res: DbtCliResource, plan: Any) -> dict[str, Any]:
