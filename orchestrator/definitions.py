@@ -213,14 +213,17 @@ class Definitions:
         problems = graph.check_problems()
         provided = set(self.resources) | {"io_manager"}
         for ad in self.assets_defs:
+            needed = ad.required_resource_keys
+            if needed.issubset(provided):  # (the common case: nothing to report)
+                continue
             if ad.is_external:
-                for rk in sorted(ad.required_resource_keys - provided):
+                for rk in sorted(needed - provided):
                     problems.append(
                         f"external asset '{ad.name}' is loaded with IO manager '{rk}', which "
                         f"Definitions does not provide; provided: {sorted(provided)}. Add "
                         f"resources={{'{rk}': ...}}")
                 continue
-            for rk in sorted(ad.required_resource_keys - provided):
+            for rk in sorted(needed - provided):
                 problems.append(
                     f"asset '{ad.name}' needs resource '{rk}', which Definitions does not "
                     f"provide; provided: {sorted(provided)}. Add resources={{'{rk}': ...}}")

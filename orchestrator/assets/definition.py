@@ -157,8 +157,11 @@ class AssetsDefinition:
     def required_resource_keys(self) -> frozenset[str]:
         if self.node_def is None:
             return frozenset(s.io_manager_key for s in self.specs if s.io_manager_key)
-        keys = set(self.node_def.required_resource_keys)
         io_manager_key_for = self.io_manager_key_for
+        if len(self._selected) == 1 and not self.node_def.required_resource_keys:
+            for k in self._selected:  # (the common case: one asset, its IO manager only)
+                return frozenset((io_manager_key_for(k),))
+        keys = set(self.node_def.required_resource_keys)
         for k in self._selected:
             keys.add(io_manager_key_for(k))
         return frozenset(keys)

@@ -30,9 +30,10 @@ class AssetGraph:
         self.assets_def_by_key: dict[AssetKey, AssetsDefinition] = {}
         self.spec_by_key: dict[AssetKey, AssetSpec] = {}
         self.duplicates: list[str] = []
+        def_by_key, spec_by_key = self.assets_def_by_key, self.spec_by_key
         for ad in self.assets_defs:
             for key, spec in ad.specs_by_key.items():
-                prev = self.assets_def_by_key.get(key)
+                prev = def_by_key.get(key)
                 if prev is not None:
                     if prev.is_external and not ad.is_external:
                         pass  # a computed definition replaces an external declaration
@@ -45,14 +46,15 @@ class AssetGraph:
                             f"key_prefix="
                         )
                         continue
-                self.assets_def_by_key[key] = ad
-                self.spec_by_key[key] = spec
+                def_by_key[key] = ad
+                spec_by_key[key] = spec
         self.parents: dict[AssetKey, list[AssetKey]] = {}
         self.children: dict[AssetKey, list[AssetKey]] = {k: [] for k in self.spec_by_key}
         self.missing: list[tuple[AssetKey, AssetKey]] = []
         parents, children, missing = self.parents, self.children, self.missing
-        for key, spec in self.spec_by_key.items():
-            ps = spec.dep_keys
+        for key, spec in spec_by_key.items():
+            # the spec's own list, shared (the graph never changes it; nor may callers)
+            ps = spec._dep_key_list()
             parents[key] = ps
             for p in ps:
                 cs = children.get(p)

@@ -24,7 +24,9 @@ def coerce_key(value: Any, where: str) -> AssetKey:
 
 def _prefixed(key: CoercibleToAssetKey | None, name: str | None,
               key_prefix: str | Sequence[str] | None) -> AssetKey | None:
-    if key is not None:
+    if type(key) is str and key:
+        k = AssetKey.from_user_string(key)  # (the common case, without the checks' detour)
+    elif key is not None:
         k = coerce_key(key, "AssetIn/AssetOut(key=...)")
     elif name is not None:
         k = AssetKey([name])
@@ -76,7 +78,7 @@ def _key_of(value: Any) -> AssetKey:
 def coerce_dep(value: Any) -> AssetDep:
     if isinstance(value, AssetDep):
         return value
-    return AssetDep(_key_of(value))
+    return AssetDep(value if type(value) is AssetKey else _key_of(value))
 
 
 _NO_KINDS: frozenset[str] = frozenset()
