@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +30,7 @@ def _isolated_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("ORCHESTRATOR_CACHE_DIR", str(tmp_path_factory.mktemp("orch-cache")))
 
 
-def copy_project(name: str, dest_root: Path) -> Path:
-    """Copy a test project (without build output) into ``dest_root/name``."""
-    dest = dest_root / name
-    shutil.copytree(
-        PROJECTS / name,
-        dest,
-        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*", ".user.yml"),
-    )
-    return dest
+from helpers.dbt_util import copy_project  # noqa: E402 (shared with tests that import it)
 
 
 class _ParsedProjects:

@@ -84,7 +84,7 @@ def test_docker_runner_failure_and_subset(copy_test_project, monkeypatch, dbt_im
 
 def _copy_again(copy_test_project, tmp_path):
     """A second copy of the passing project (the first one is taken)."""
-    from conftest import copy_project
+    from helpers.dbt_util import copy_project
 
     dest = tmp_path / "second"
     dest.mkdir()

@@ -21,7 +21,7 @@ def docker_images(docker_client, test_images):
 
 #: Labels every test container carries (spec.labels -> "orchestrator.test=1"), so a failed
 #: test's containers are removed at the end of the session.
-TEST_LABELS = {"test": "1"}
+from helpers.docker_util import TEST_LABELS, container_exists  # noqa: E402,F401 (re-exported)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,12 +37,3 @@ def _remove_leftover_test_containers():
     except Exception:  # noqa: BLE001, S110 - no engine: nothing to remove
         pass
 
-
-def container_exists(client, container_id: str) -> bool:
-    import docker
-
-    try:
-        client.containers.get(container_id)
-        return True
-    except docker.errors.NotFound:
-        return False

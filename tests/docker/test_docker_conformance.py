@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TEST_LABELS, container_exists
+from helpers.docker_util import TEST_LABELS, container_exists
 
 from orchestrator.launchers import LaunchSpec
 from orchestrator.testing.launchers import LauncherConformance

@@ -11,7 +11,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import TEST_LABELS, container_exists
+from helpers.docker_util import TEST_LABELS, container_exists
 
 from orchestrator.errors import LauncherError
 from orchestrator.launchers import LaunchSpec

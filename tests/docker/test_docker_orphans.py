@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import container_exists
+from helpers.docker_util import container_exists
 
 FIRST = """
 import os, sys, time
