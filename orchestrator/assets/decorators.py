@@ -28,7 +28,7 @@ from ..errors import DefinitionError
 from ..ops import NO_VALUE, In, OpDefinition, Out
 from ..retry import RetryPolicy
 from .definition import AssetChecksDefinition, AssetsDefinition
-from .spec import AssetCheckSpec, AssetDep, AssetIn, AssetOut, AssetSpec, coerce_dep
+from .spec import AssetCheckSpec, AssetDep, AssetIn, AssetOut, AssetSpec, coerce_dep, plain_dep
 
 __all__ = ["asset", "asset_check", "multi_asset"]
 
@@ -141,7 +141,8 @@ def asset(
         op_name = asset_key.to_python_identifier()
         sig = analyze(f, kind="asset", name=user_key)
         keys_by_input = _input_keys(sig.input_params, ins, asset_key.parts[:-1], where)
-        all_deps = [AssetDep(k, _mapping_of(ins, p)) for p, k in keys_by_input.items()]
+        all_deps = [plain_dep(k) if (pm := _mapping_of(ins, p)) is None else AssetDep(k, pm)
+                    for p, k in keys_by_input.items()]
         if deps:
             all_deps += [coerce_dep(d) for d in deps]
         for d in all_deps:
@@ -159,8 +160,8 @@ def asset(
             f, name=op_name, ins=_op_ins(sig, keys_by_input, ins),
             outs={"result": Out(dagster_type=out_type, io_manager_key=io_manager_key,
                                 code_version=code_version, metadata=metadata)},
-            config_schema=config_schema, required_resource_keys=list(required_resource_keys
-                                                                     or ()),
+            config_schema=config_schema, required_resource_keys=list(required_resource_keys)
+            if required_resource_keys else None,
             retry_policy=retry_policy, tags=op_tags, description=spec.description,
             signature=sig, kind="asset", code_version=code_version, pool=pool,
         )

@@ -75,6 +75,20 @@ def _key_of(value: Any) -> AssetKey:
         ) from exc
 
 
+_PLAIN_DEPS: dict[AssetKey, AssetDep] = {}
+
+
+def plain_dep(key: AssetKey) -> AssetDep:
+    """``AssetDep(key)``, shared by every asset that depends on ``key`` without a partition
+    mapping (AssetDep is immutable, so sharing is invisible; the table is bounded)."""
+    dep = _PLAIN_DEPS.get(key)
+    if dep is None:
+        if len(_PLAIN_DEPS) >= 200_000:
+            _PLAIN_DEPS.clear()
+        dep = _PLAIN_DEPS[key] = AssetDep(key)
+    return dep
+
+
 def coerce_dep(value: Any) -> AssetDep:
     if isinstance(value, AssetDep):
         return value
