@@ -245,7 +245,8 @@ class AssetCheckSpec:
 
     def __post_init__(self) -> None:
         # resolve the target once (it is read on every plan and result)
-        key = None if self.asset is None else _key_of(self.asset)
+        a = self.asset
+        key = None if a is None else a if type(a) is AssetKey else _key_of(a)
         object.__setattr__(self, "_asset_key", key)
         object.__setattr__(self, "_key", AssetCheckKey(key, self.name) if key else None)
 
