@@ -16,7 +16,6 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Annotated, Any
 
 from .errors import DefinitionError
@@ -35,7 +34,33 @@ class _Empty:
 
 
 _NO_DEFAULT: typing.Any = _Empty()
-_NONE: typing.Any = MappingProxyType({})  # a shared, read-only empty mapping
+
+
+class _ReadOnlyEmpty(dict):  # type: ignore[type-arg]
+    """The shared empty ``defaults``/``annotations``/``resource_params`` of a signature: a dict
+    (json, ``isinstance`` and ``|`` work) that refuses changes and pickles/copies as itself."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> typing.NoReturn:
+        raise TypeError("this empty mapping is shared by many signatures and cannot be changed;"
+                        " assign a new dict instead")
+
+    __setitem__ = __delitem__ = __ior__ = update = setdefault = pop = popitem = clear = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_shared_empty, ())
+
+    def __copy__(self) -> _ReadOnlyEmpty:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> _ReadOnlyEmpty:
+        return self
+
+
+def _shared_empty() -> _ReadOnlyEmpty:
+    return _NONE
+
+
+_NONE: typing.Any = _ReadOnlyEmpty()
 # code object flags (from the inspect module's CO_* constants)
 _CO_VARKEYWORDS, _CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x08, 0x20, 0x80, 0x200
 
@@ -148,8 +173,8 @@ def analyze(fn: Callable[..., Any], *, kind: str, name: str) -> ComputeSignature
     if not callable(fn):
         raise DefinitionError(f"@{kind} must decorate a function, got {fn!r}")
     code = getattr(fn, "__code__", None)
-    # most functions have no defaults, resources or annotated inputs: those three stay the
-    # shared read-only empty mapping (thousands of assets: fewer objects for the GC to walk)
+    # most functions have no defaults, resources or annotated inputs: those three stay one
+    # shared read-only empty dict (thousands of assets: fewer objects for the GC to walk)
     sig = ComputeSignature(getattr(fn, "__name__", name), None, None, None, _NONE, [], _NONE,
                            _NONE)
     annotations = _resolve_annotations(fn)

@@ -3,6 +3,9 @@ mappings, lists shared between a spec and the graph) must not be visible to user
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from orchestrator import AssetIn, AssetKey, AssetSpec, Definitions, asset
@@ -56,7 +59,10 @@ def test_signature_empty_mappings_are_read_only_and_filled_ones_are_dicts():
     s1 = analyze(plain, kind="asset", name="p")
     assert s1.input_params == ["a", "b"] and dict(s1.defaults) == {}
     with pytest.raises(TypeError):
-        s1.defaults["a"] = 1  # type: ignore[index]  # shared: must never be changed in place
+        s1.defaults["a"] = 1  # shared: must never be changed in place
+    assert isinstance(s1.annotations, dict) and s1.annotations | {"a": int} == {"a": int}
+    assert pickle.loads(pickle.dumps(s1)).defaults == {}
+    assert copy.deepcopy(s1).resource_params == {}
     s2 = analyze(rich, kind="asset", name="r")
     assert s2.context_param == "context" and s2.input_params == ["a", "b", "c"]
     assert s2.defaults == {"b": 2, "c": 3} and isinstance(s2.defaults, dict)
