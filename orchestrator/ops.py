@@ -41,7 +41,7 @@ _NO_KEYS: frozenset[str] = frozenset()
 class In:
     """An op input: its type, description, default and (for assets) the upstream key."""
 
-    __slots__ = ("dagster_type", "description", "default_value", "metadata", "asset_key")
+    __slots__ = ("dagster_type", "description", "default_value", "_metadata", "asset_key")
 
     def __init__(self, dagster_type: Any = None, description: str | None = None,
                  default_value: Any = NO_VALUE, metadata: Mapping[str, Any] | None = None,
@@ -49,8 +49,22 @@ class In:
         self.dagster_type = dagster_type
         self.description = description
         self.default_value = default_value
-        self.metadata = dict(metadata or {})
+        if metadata:  # (otherwise made on first use: most have none)
+            self._metadata = dict(metadata)
         self.asset_key = asset_key
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The input's metadata (a dict; made on first use, most inputs have none)."""
+        try:
+            return self._metadata
+        except AttributeError:
+            m = self._metadata = {}
+            return m
+
+    @metadata.setter
+    def metadata(self, value: Any) -> None:
+        self._metadata = value
 
     @property
     def is_nothing(self) -> bool:
@@ -62,7 +76,7 @@ class In:
 class Out:
     """An op output: type, description, whether it must be produced, its IO manager."""
 
-    __slots__ = ("dagster_type", "description", "is_required", "io_manager_key", "metadata",
+    __slots__ = ("dagster_type", "description", "is_required", "io_manager_key", "_metadata",
                  "code_version")
     is_dynamic = False
 
@@ -74,8 +88,22 @@ class Out:
         self.description = description
         self.is_required = is_required
         self.io_manager_key = io_manager_key
-        self.metadata = dict(metadata or {})
+        if metadata:  # (otherwise made on first use: most have none)
+            self._metadata = dict(metadata)
         self.code_version = code_version
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The output's metadata (a dict; made on first use, most outputs have none)."""
+        try:
+            return self._metadata
+        except AttributeError:
+            m = self._metadata = {}
+            return m
+
+    @metadata.setter
+    def metadata(self, value: Any) -> None:
+        self._metadata = value
 
 
 class DynamicOut(Out):

@@ -85,3 +85,18 @@ def test_validate_still_reports_missing_resources_and_upstreams():
     problems = Definitions(assets=[needs_db, AssetSpec("ext")]).problems()
     assert any("needs resource 'db'" in p for p in problems)
     assert any("'missing_up', which no asset defines" in p for p in problems)
+
+
+def test_in_and_out_metadata_behave_like_plain_attributes():
+    from orchestrator.ops import In, Out
+
+    i = In()
+    i.metadata["k"] = 1  # made on first use, then kept
+    assert i.metadata == {"k": 1}
+    given = {"a": 1}
+    o = Out(metadata=given)
+    assert o.metadata == given and o.metadata is not given  # copied, as before
+    o.metadata = given  # assignment stores the object itself, as before
+    assert o.metadata is given
+    assert pickle.loads(pickle.dumps(Out(metadata={"q": 2}))).metadata == {"q": 2}
+    assert copy.copy(i).metadata == {"k": 1} and copy.deepcopy(In()).metadata == {}
