@@ -177,9 +177,23 @@ class OpDefinition:
             self.signature.resource_params.values()
         ) if required_resource_keys or self.signature.resource_params else _NO_KEYS
         self.retry_policy = retry_policy
-        self.tags = dict(tags) if tags else {}
+        if tags:  # (otherwise made on first use: most ops have none)
+            self._tags = dict(tags)
         self.code_version = code_version
         self.pool = pool
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The op's tags (a dict)."""
+        try:
+            return self._tags
+        except AttributeError:
+            t = self._tags = {}
+            return t
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        self._tags = value
 
     # composition / direct invocation ----------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -100,3 +100,22 @@ def test_in_and_out_metadata_behave_like_plain_attributes():
     assert o.metadata is given
     assert pickle.loads(pickle.dumps(Out(metadata={"q": 2}))).metadata == {"q": 2}
     assert copy.copy(i).metadata == {"k": 1} and copy.deepcopy(In()).metadata == {}
+
+
+def test_op_tags_behave_like_a_plain_attribute():
+    from orchestrator import op
+
+    @op
+    def plain() -> int:
+        return 1
+
+    @op(tags={"team": "data"})
+    def tagged() -> int:
+        return 1
+
+    assert plain.tags == {} and tagged.tags == {"team": "data"}
+    plain.tags["k"] = "v"
+    assert plain.tags == {"k": "v"}
+    mine = {"x": "y"}
+    tagged.tags = mine
+    assert tagged.tags is mine
