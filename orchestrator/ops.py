@@ -38,7 +38,26 @@ NO_VALUE: Any = _NoValue()
 _NO_KEYS: frozenset[str] = frozenset()
 
 
-class In:
+class _LazyMetadata:
+    """``metadata`` made on first use (most inputs and outputs have none)."""
+
+    __slots__ = ()
+    _metadata: dict[str, Any]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        try:
+            return self._metadata
+        except AttributeError:
+            m = self._metadata = {}
+            return m
+
+    @metadata.setter
+    def metadata(self, value: Any) -> None:
+        self._metadata = value
+
+
+class In(_LazyMetadata):
     """An op input: its type, description, default and (for assets) the upstream key."""
 
     __slots__ = ("dagster_type", "description", "default_value", "_metadata", "asset_key")
@@ -54,26 +73,13 @@ class In:
         self.asset_key = asset_key
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        """The input's metadata (a dict; made on first use, most inputs have none)."""
-        try:
-            return self._metadata
-        except AttributeError:
-            m = self._metadata = {}
-            return m
-
-    @metadata.setter
-    def metadata(self, value: Any) -> None:
-        self._metadata = value
-
-    @property
     def is_nothing(self) -> bool:
         from .types import Nothing
 
         return self.dagster_type is Nothing
 
 
-class Out:
+class Out(_LazyMetadata):
     """An op output: type, description, whether it must be produced, its IO manager."""
 
     __slots__ = ("dagster_type", "description", "is_required", "io_manager_key", "_metadata",
@@ -91,19 +97,6 @@ class Out:
         if metadata:  # (otherwise made on first use: most have none)
             self._metadata = dict(metadata)
         self.code_version = code_version
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The output's metadata (a dict; made on first use, most outputs have none)."""
-        try:
-            return self._metadata
-        except AttributeError:
-            m = self._metadata = {}
-            return m
-
-    @metadata.setter
-    def metadata(self, value: Any) -> None:
-        self._metadata = value
 
 
 class DynamicOut(Out):
