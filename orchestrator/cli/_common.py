@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -254,3 +254,21 @@ def execute_and_report(ctx: click.Context, run: Callable[..., Any], *, as_json: 
 
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def execute_job_and_report(ctx: click.Context, job: Any, *, origin: Any, config_file: str | None,
+                           tags: Mapping[str, str], partition: str | None,
+                           partition_range: str | None, as_json: bool, what: str) -> None:
+    """Run ``job`` in this process the way ``materialize`` and ``job execute`` do (run config
+    file, tags, partition or range, the code location recorded for re-execution), through
+    :func:`execute_and_report`."""
+    from orchestrator.execution.api import execute_job
+
+    def run(**extra: Any) -> Any:
+        return execute_job(job, run_config=config_file, instance=extra["instance"],
+                           tags={**tags, **extra["tags"]}, partition_key=partition,
+                           partition_key_range=partition_range,
+                           raise_on_error=False, log_level=extra["log_level"],
+                           code_location=origin.pointer, extra_sinks=extra["extra_sinks"])
+
+    execute_and_report(ctx, run, as_json=as_json, what=what)

@@ -16,7 +16,7 @@ from ._common import (
     check_partition_args,
     config_option,
     echo_json,
-    execute_and_report,
+    execute_job_and_report,
     json_option,
     load_all,
     load_one,
@@ -87,18 +87,10 @@ def execute(ctx: click.Context, name: str, config_file: str | None, tags: tuple[
             partition: str | None, partition_range: str | None, as_json: bool,
             **kwargs: Any) -> None:
     """Execute the job NAME in this process."""
-    from orchestrator.execution.api import execute_job
-
     user_tags = parse_tags(tags)
     check_partition_args(partition, partition_range)
     origin, defs = load_one(pop_location_args(kwargs))
     job_def = defs.get_job_def(name)
-
-    def run(**extra: Any) -> Any:
-        return execute_job(job_def, run_config=config_file, instance=extra["instance"],
-                           tags={**user_tags, **extra["tags"]}, partition_key=partition,
-                           partition_key_range=partition_range,
-                           raise_on_error=False, log_level=extra["log_level"],
-                           code_location=origin.pointer, extra_sinks=extra["extra_sinks"])
-
-    execute_and_report(ctx, run, as_json=as_json, what=name)
+    execute_job_and_report(ctx, job_def, origin=origin, config_file=config_file, tags=user_tags,
+                           partition=partition, partition_range=partition_range,
+                           as_json=as_json, what=name)

@@ -19,7 +19,7 @@ import click
 from ._common import (
     check_partition_args,
     config_option,
-    execute_and_report,
+    execute_job_and_report,
     json_option,
     load_one,
     location_options,
@@ -47,18 +47,10 @@ def materialize(ctx: click.Context, selection: str, config_file: str | None,
                 partition_range: str | None, as_json: bool,
                 **kwargs: Any) -> None:
     """Materialize a selection of assets in this process."""
-    from orchestrator.execution.api import execute_job
-
     user_tags = parse_tags(tags)
     check_partition_args(partition, partition_range)
     origin, defs = load_one(pop_location_args(kwargs))
     job = defs.asset_job(selection)
-
-    def run(**extra: Any) -> Any:
-        return execute_job(job, run_config=config_file, instance=extra["instance"],
-                           tags={**user_tags, **extra["tags"]}, partition_key=partition,
-                           partition_key_range=partition_range,
-                           raise_on_error=False, log_level=extra["log_level"],
-                           code_location=origin.pointer, extra_sinks=extra["extra_sinks"])
-
-    execute_and_report(ctx, run, as_json=as_json, what="materialize")
+    execute_job_and_report(ctx, job, origin=origin, config_file=config_file, tags=user_tags,
+                           partition=partition, partition_range=partition_range,
+                           as_json=as_json, what="materialize")
